@@ -1,0 +1,26 @@
+// Cleans the quirks of AG News style text before tokenization. Rules, in order:
+//  1. HTML entities are decoded: named (&amp; &lt; &gt; &quot; &apos; &nbsp; and a few
+//     typographic ones), numeric (&#39; &#x27;), and the broken forms AG News is full of, where
+//     the '&' was lost: "It#39;s", "#36;", "quot;", "lt;b" ... (a broken named form counts only
+//     when it follows no letter, digit or ';', so "aquot;" stays and "&amp;lt;" is "&lt;").
+//     Decoding runs twice, which also undoes double escaping ("&amp;lt;" -> "<").
+//  2. Literal backslash sequences are line-break debris: "\\" and a lone "\" become a space;
+//     "\n", "\r", "\t" become a space when no letter follows (else the letter is kept:
+//     "ultra\nice" is read as a lost line break before "nice").
+//  3. Stray tags ("<b>", "</a>", "<a href=...>", "<br />") become a space.
+//  4. Control characters become spaces; runs of whitespace collapse to one; ends are trimmed.
+// Input must be valid UTF-8; output is valid UTF-8.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace engine::io {
+
+std::string clean_text(std::string_view raw);
+void append_clean_text(std::string_view raw, std::string& out);
+
+// Title and description are cleaned and joined by one space (either may be empty) into `out`.
+void join_title_description(std::string_view title, std::string_view description, std::string& out);
+
+}  // namespace engine::io

@@ -1,0 +1,58 @@
+#include "io/text_clean.h"
+
+#include <gtest/gtest.h>
+
+namespace engine::io {
+namespace {
+
+TEST(CleanText, DecodesEntitiesAndTheirBrokenAgNewsForms) {
+  EXPECT_EQ(clean_text("Wall St. &amp; Main"), "Wall St. & Main");
+  EXPECT_EQ(clean_text("It#39;s a #36;5 deal"), "It's a $5 deal");
+  EXPECT_EQ(clean_text("quot;Hello quot; he said"), "\"Hello \" he said");
+  EXPECT_EQ(clean_text("caf&#233; and &#x27;x&#x27;"), "caf\xC3\xA9 and 'x'");
+  EXPECT_EQ(clean_text("a &mdash; b"), "a \xE2\x80\x94 b");
+}
+
+TEST(CleanText, BrokenNamedFormNeedsAWordBoundary) {
+  // "aquot;" is not an entity that lost its '&'; neither is "#39" without ';'.
+  EXPECT_EQ(clean_text("aquot; #39 x"), "aquot; #39 x");
+}
+
+TEST(CleanText, EscapedTagsAreDecodedThenRemoved) {
+  EXPECT_EQ(clean_text("&lt;b&gt;Bold&lt;/b&gt; news"), "Bold news");
+  EXPECT_EQ(clean_text("x lt; y"), "x < y");
+  EXPECT_EQ(clean_text("see <a href=\"http://x\">here</a>."), "see here .");
+  EXPECT_EQ(clean_text("&amp;lt;i&amp;gt;double&amp;lt;/i&amp;gt;"), "double");
+  EXPECT_EQ(clean_text("a < b and c > d"), "a < b and c > d");  // comparisons are not tags
+}
+
+TEST(CleanText, BackslashDebrisBecomesSpace) {
+  EXPECT_EQ(clean_text("dwindling\\band of ultra-cynics"), "dwindling band of ultra-cynics");
+  EXPECT_EQ(clean_text("end.\\\\Next"), "end. Next");
+  EXPECT_EQ(clean_text("one\\n two\\t"), "one two");
+  EXPECT_EQ(clean_text("ultra\\nice"), "ultra nice");
+}
+
+TEST(CleanText, WhitespaceAndControlCharactersCollapse) {
+  EXPECT_EQ(clean_text("  a\t\tb \n c\x01"
+                       "d  "),
+            "a b c d");
+  EXPECT_EQ(clean_text("a\xC2\xA0"
+                       "b"),
+            "a b");  // no-break space
+  EXPECT_EQ(clean_text(""), "");
+  EXPECT_EQ(clean_text(" \t "), "");
+}
+
+TEST(CleanText, JoinsTitleAndDescription) {
+  std::string out;
+  join_title_description(" Title ", "Body &amp; more", out);
+  EXPECT_EQ(out, "Title Body & more");
+  join_title_description("", "only body", out);
+  EXPECT_EQ(out, "only body");
+  join_title_description("only title", "  ", out);
+  EXPECT_EQ(out, "only title");
+}
+
+}  // namespace
+}  // namespace engine::io
