@@ -15,8 +15,10 @@ namespace {
 void print_summary(const engine::io::PrepReport& report, bool skipped_bad_rows) {
   std::printf("%-6s %12s %14s %9s %9s %10s\n", "split", "examples", "tokens", "mean_len", "unk_%",
               "truncated");
-  for (const auto& [name, counts] : report.splits) {
-    if (counts.examples == 0) continue;
+  for (const std::string name : {"train", "valid", "test"}) {
+    const auto found = report.splits.find(name);
+    if (found == report.splits.end() || found->second.examples == 0) continue;
+    const auto& counts = found->second;
     std::printf(
         "%-6s %12lld %14lld %9.1f %9.2f %10lld\n", name.c_str(),
         static_cast<long long>(counts.examples), static_cast<long long>(counts.tokens),
