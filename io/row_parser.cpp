@@ -72,8 +72,19 @@ void RowParser::parse(const CsvRecord& record, ParsedRow& row) {
                     std::string(f == 1 ? "title" : "description") + " is not valid UTF-8");
     }
   }
-  join_title_description(record.fields[1], record.fields[2], text_);
-  tokenizer_.tokenize(text_, row.tokens);
+  // Equivalent to tokenizing join_title_description(title, description), without the copies
+  // for fields that need no cleaning (the tokenizer splits on whitespace itself).
+  for (int f = 1; f < 3; ++f) {
+    const std::string& field = record.fields[static_cast<std::size_t>(f)];
+    if (needs_cleaning(field)) {
+      text_.clear();
+      append_clean_text(field, text_);
+      tokenizer_.append(text_, row.tokens);
+    } else {
+      tokenizer_.append(field, row.tokens);
+    }
+  }
+  tokenizer_.finish(row.tokens);
   if (row.tokens.size() == 0) return reject(BadRow::kEmptyText, "no text left after cleaning");
   row.label = static_cast<std::int32_t>(class_index - 1);
 }

@@ -178,6 +178,13 @@ void append_collapsed(std::string_view text, std::string& out) {
 
 }  // namespace
 
+bool needs_cleaning(std::string_view raw) {
+  for (const char c : raw) {
+    if (c == ';' || c == '\\' || c == '<') return true;
+  }
+  return false;
+}
+
 void append_clean_text(std::string_view raw, std::string& out) {
   // Each rule runs only when its trigger character is present: most rows need none of them.
   const bool entities = raw.find(';') != std::string_view::npos;

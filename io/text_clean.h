@@ -18,6 +18,9 @@
 namespace engine::io {
 
 std::string clean_text(std::string_view raw);
+// False when no rule 1-3 can apply (no ';', '\\' or '<'): then cleaning only normalises
+// whitespace, which the tokenizer does by itself, so callers may skip it.
+bool needs_cleaning(std::string_view raw);
 void append_clean_text(std::string_view raw, std::string& out);
 
 // Title and description are cleaned and joined by one space (either may be empty) into `out`.

@@ -1,5 +1,7 @@
 #include "io/tokenizer.h"
 
+#include <array>
+
 #include "io/utf8.h"
 
 namespace engine::io {
@@ -12,31 +14,30 @@ std::vector<std::string> TokenList::to_strings() const {
 
 namespace {
 
-// Appends tokens to a TokenList, closing the one in progress at each boundary.
-class TokenSink {
- public:
-  explicit TokenSink(TokenList& out) : out_(out) {
-    out_.bytes.clear();
-    out_.ends.clear();
-    out_.truncated = false;
-  }
-  void push(char c) { out_.bytes.push_back(c); }
-  void end_token() {
-    if (out_.bytes.size() > start_) {
-      out_.ends.push_back(static_cast<std::uint32_t>(out_.bytes.size()));
-      start_ = out_.bytes.size();
-    }
-  }
-  void single(char c) {
-    end_token();
-    push(c);
-    end_token();
-  }
-
- private:
-  TokenList& out_;
-  std::size_t start_ = 0;
+// What each ASCII byte does, looked up once per byte.
+enum CharClass : unsigned char {
+  kWord,    // part of a word (lower-cased)
+  kSpace,   // ends a token (whitespace and control characters)
+  kSingle,  // a token of its own: ' . , ( ) ! ?
+  kDrop,    // removed: "
+  kBreak,   // ends a token and is removed: ; :
+  kAngle,   // '<': maybe "<br />"
+  kHigh,    // first byte of a multi-byte UTF-8 sequence
 };
+
+constexpr std::array<CharClass, 256> make_classes() {
+  std::array<CharClass, 256> classes{};
+  for (int c = 0; c < 256; ++c) {
+    classes[c] = c >= 0x80 ? kHigh : (c <= 0x20 || c == 0x7F) ? kSpace : kWord;
+  }
+  for (const char c : std::string_view("'.,()!?")) classes[static_cast<unsigned char>(c)] = kSingle;
+  classes['"'] = kDrop;
+  classes[';'] = kBreak;
+  classes[':'] = kBreak;
+  classes['<'] = kAngle;
+  return classes;
+}
+constexpr std::array<CharClass, 256> kClasses = make_classes();
 
 bool at_line_break_tag(std::string_view text, std::size_t i) {
   // "<br />" in any case, as the lower-cased text would show it.
@@ -46,56 +47,68 @@ bool at_line_break_tag(std::string_view text, std::size_t i) {
 
 }  // namespace
 
-void Tokenizer::tokenize(std::string_view text, TokenList& out) const {
-  TokenSink sink(out);
-  out.bytes.reserve(text.size());
-  for (std::size_t i = 0; i < text.size();) {
-    const char c = text[i];
-    if (static_cast<unsigned char>(c) >= 0x80) {
-      const char32_t cp = utf8::decode(text, i);
-      if (utf8::is_space(cp)) {
-        sink.end_token();
-      } else {
-        utf8::append(out.bytes, utf8::to_lower(cp));
-      }
-      continue;
+void Tokenizer::append(std::string_view text, TokenList& out) const {
+  std::string& bytes = out.bytes;
+  std::size_t start = bytes.size();
+  const auto end_token = [&] {
+    if (bytes.size() > start) {
+      out.ends.push_back(static_cast<std::uint32_t>(bytes.size()));
+      start = bytes.size();
     }
-    switch (c) {
-      case '"':
+  };
+  const std::size_t n = text.size();
+  for (std::size_t i = 0; i < n;) {
+    const auto byte = static_cast<unsigned char>(text[i]);
+    switch (kClasses[byte]) {
+      case kWord: {
+        // A run of word bytes is copied at once, lower-cased.
+        std::size_t j = i + 1;
+        while (j < n && kClasses[static_cast<unsigned char>(text[j])] == kWord) ++j;
+        const std::size_t base = bytes.size();
+        bytes.append(text.data() + i, j - i);
+        for (std::size_t k = base; k < bytes.size(); ++k) {
+          if (bytes[k] >= 'A' && bytes[k] <= 'Z') bytes[k] = static_cast<char>(bytes[k] + 32);
+        }
+        i = j;
+        continue;
+      }
+      case kSpace:
+      case kBreak:
+        end_token();
         break;
-      case '\'':
-      case '.':
-      case ',':
-      case '(':
-      case ')':
-      case '!':
-      case '?':
-        sink.single(c);
+      case kSingle:
+        end_token();
+        bytes.push_back(static_cast<char>(byte));
+        end_token();
         break;
-      case ';':
-      case ':':
-        sink.end_token();
+      case kDrop:
         break;
-      case '<':
+      case kAngle:
         if (at_line_break_tag(text, i)) {
-          sink.end_token();
+          end_token();
           i += 6;
           continue;
         }
-        sink.push(c);
+        bytes.push_back('<');
         break;
-      default:
-        if (utf8::is_space(static_cast<unsigned char>(c))) {
-          sink.end_token();
+      case kHigh: {
+        const char32_t cp = utf8::decode(text, i);
+        if (utf8::is_space(cp)) {
+          end_token();
         } else {
-          sink.push(c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c);
+          utf8::append(bytes, utf8::to_lower(cp));
         }
+        continue;
+      }
     }
     ++i;
   }
-  sink.end_token();
-  if (max_tokens_ > 0 && out.ends.size() > max_tokens_) {
-    out.truncated = true;
+  end_token();
+}
+
+void Tokenizer::finish(TokenList& out) const {
+  out.truncated = max_tokens_ > 0 && out.ends.size() > max_tokens_;
+  if (out.truncated) {
     out.ends.resize(max_tokens_);
     out.bytes.resize(out.ends.back());
   }

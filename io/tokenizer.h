@@ -3,8 +3,9 @@
 //   become spaces; the text is split on whitespace. Other punctuation stays inside words
 //   ("u.s" is split at '.', "e-mail" and "$5" stay whole), as in torchtext.
 // Where we differ: lower-casing covers ASCII, Latin-1, Latin Extended-A, Greek and Cyrillic
-// (Python's str.lower() covers all scripts and maps U+0130 to two code points), and "<br />"
-// is matched before '"' is dropped (torchtext would also match "<br "/>"). Parity with
+// (Python's str.lower() covers all scripts and maps U+0130 to two code points); "<br />"
+// is matched before '"' is dropped (torchtext would also match "<br "/>"); and ASCII control
+// characters separate tokens like whitespace (torchtext keeps them inside words). Parity with
 // torchtext's regexes is tested in tests/tokenizer_test.cpp through Python.
 #pragma once
 
@@ -35,7 +36,16 @@ class Tokenizer {
   explicit Tokenizer(std::size_t max_tokens = 0) : max_tokens_(max_tokens) {}
 
   // Replaces `out` with the tokens of `text` (valid UTF-8).
-  void tokenize(std::string_view text, TokenList& out) const;
+  void tokenize(std::string_view text, TokenList& out) const {
+    out.bytes.clear();
+    out.ends.clear();
+    append(text, out);
+    finish(out);
+  }
+  // The same in steps: append() the tokens of several texts (each ends a token), then finish()
+  // applies the max_tokens limit.
+  void append(std::string_view text, TokenList& out) const;
+  void finish(TokenList& out) const;
 
  private:
   std::size_t max_tokens_;
