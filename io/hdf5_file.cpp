@@ -9,6 +9,13 @@ namespace engine::io::h5 {
 namespace {
 
 constexpr int kDeflateLevel = 1;  // after shuffle, level 1 is nearly as small and far faster
+}  // namespace
+
+int deflate_level() {
+  return kDeflateLevel;
+}
+
+namespace {
 
 hid_t checked(hid_t id, const std::string& what) {
   if (id < 0) throw DataError(what);
@@ -281,6 +288,12 @@ AppendableDataset::AppendableDataset(File& file, const std::string& name, hid_t 
                                        props.get(), H5P_DEFAULT),
                             where_ + ": cannot create dataset"),
                     H5Dclose);
+}
+
+void AppendableDataset::resize(std::size_t size) {
+  const hsize_t new_size[1] = {size};
+  checked_status(H5Dset_extent(dataset_.get(), new_size), where_ + ": cannot extend");
+  size_ = size;
 }
 
 void AppendableDataset::append_raw(hid_t type, const void* data, std::size_t count) {

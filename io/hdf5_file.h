@@ -115,6 +115,10 @@ class AppendableDataset {
     append_raw(native_type<T>(), data.data(), data.size());
   }
   std::size_t size() const { return size_; }
+  hid_t id() const { return dataset_.get(); }
+  const std::string& where() const { return where_; }
+  // Sets the extent without writing (for callers that write chunks directly).
+  void resize(std::size_t size);
 
  private:
   void append_raw(hid_t type, const void* data, std::size_t count);
@@ -122,6 +126,9 @@ class AppendableDataset {
   Handle dataset_;
   std::size_t size_ = 0;
 };
+
+// The deflate level chunked datasets declare (and that direct chunk writers must match).
+int deflate_level();
 
 // Silences HDF5's automatic error printing for the process (we report errors ourselves).
 void quiet_errors();

@@ -52,25 +52,27 @@ class TempDir {
   fs::path path_;
 };
 
-struct RecordBatch {
-  std::vector<CsvRecord> records;
-  std::vector<std::string> malformed;  // per record: the CSV error, empty when well-formed
+// A block of rows on its way through pass 1: read (main thread), parsed (worker), consumed
+// (main thread). Blocks are recycled, so their strings keep their capacity across rows.
+struct RowBatch {
+  std::vector<CsvRecord> records{kRowsPerBatch};
+  std::vector<std::string> malformed{kRowsPerBatch};  // the CSV error, empty when well-formed
+  std::vector<ParsedRow> rows{kRowsPerBatch};
+  std::size_t size = 0;
 };
 
-std::vector<ParsedRow> parse_batch(const RecordBatch& batch, std::int64_t num_classes,
-                                   std::size_t max_len) {
+void parse_batch(RowBatch& batch, std::int64_t num_classes, std::size_t max_len) {
   RowParser parser(num_classes, max_len);
-  std::vector<ParsedRow> rows(batch.records.size());
-  for (std::size_t i = 0; i < rows.size(); ++i) {
+  for (std::size_t i = 0; i < batch.size; ++i) {
+    ParsedRow& row = batch.rows[i];
     if (!batch.malformed[i].empty()) {
-      rows[i].line = batch.records[i].line;
-      rows[i].bad = BadRow::kMalformedCsv;
-      rows[i].message = batch.malformed[i];
+      row.line = batch.records[i].line;
+      row.bad = BadRow::kMalformedCsv;
+      row.message = batch.malformed[i];
     } else {
-      parser.parse(batch.records[i], rows[i]);
+      parser.parse(batch.records[i], row);
     }
   }
-  return rows;
 }
 
 std::vector<std::string> read_class_names(const std::string& path) {
@@ -100,35 +102,46 @@ class Pipeline {
     }
   }
 
-  // Pass 1 over one file.
+  // Pass 1 over one file. With threads > 1, up to `threads` blocks are parsed concurrently
+  // while this thread reads ahead and consumes finished blocks in order.
   void scan(const std::string& path, Split split, std::int64_t num_classes) {
     const auto start = std::chrono::steady_clock::now();
     CsvReader reader(path);
-    std::deque<std::future<std::vector<ParsedRow>>> in_flight;
     const std::size_t max_in_flight = static_cast<std::size_t>(std::max(options_.threads, 1));
     const std::size_t max_len = options_.max_len;
     const std::int64_t rows_before = rows_seen_;
+    std::vector<std::unique_ptr<RowBatch>> spare;
+    std::deque<std::pair<std::future<void>, std::unique_ptr<RowBatch>>> in_flight;
+    const auto finish_oldest = [&] {
+      in_flight.front().first.get();
+      consume(path, split, *in_flight.front().second);
+      spare.push_back(std::move(in_flight.front().second));
+      in_flight.pop_front();
+    };
     while (true) {
-      RecordBatch batch;
-      read_batch(reader, batch);
-      if (batch.records.empty()) break;
+      std::unique_ptr<RowBatch> batch;
+      if (spare.empty()) {
+        batch = std::make_unique<RowBatch>();
+      } else {
+        batch = std::move(spare.back());
+        spare.pop_back();
+      }
+      read_batch(reader, *batch);
+      if (batch->size == 0) break;
       if (options_.threads <= 1) {
-        consume(path, split, parse_batch(batch, num_classes, max_len));
+        parse_batch(*batch, num_classes, max_len);
+        consume(path, split, *batch);
+        spare.push_back(std::move(batch));
         continue;
       }
-      in_flight.push_back(
-          std::async(std::launch::async, [b = std::move(batch), num_classes, max_len] {
-            return parse_batch(b, num_classes, max_len);
-          }));
-      if (in_flight.size() >= max_in_flight) {
-        consume(path, split, in_flight.front().get());
-        in_flight.pop_front();
-      }
+      RowBatch* raw = batch.get();
+      in_flight.emplace_back(
+          std::async(std::launch::async,
+                     [raw, num_classes, max_len] { parse_batch(*raw, num_classes, max_len); }),
+          std::move(batch));
+      if (in_flight.size() >= max_in_flight) finish_oldest();
     }
-    while (!in_flight.empty()) {
-      consume(path, split, in_flight.front().get());
-      in_flight.pop_front();
-    }
+    while (!in_flight.empty()) finish_oldest();
     input_bytes_ += reader.bytes_read();
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -137,6 +150,7 @@ class Pipeline {
   }
 
   std::int64_t max_train_label() const { return max_train_label_; }
+  std::uint64_t input_bytes() const { return input_bytes_; }
   PrepReport& report() { return report_; }
   const WordTable& words() const { return words_; }
   SpoolWriter& spool(int split) { return *spools_[split]; }
@@ -148,24 +162,22 @@ class Pipeline {
     return text;
   }
 
-  void read_batch(CsvReader& reader, RecordBatch& batch) {
-    batch.records.resize(kRowsPerBatch);
-    batch.malformed.assign(kRowsPerBatch, {});
-    std::size_t n = 0;
+  void read_batch(CsvReader& reader, RowBatch& batch) {
+    batch.size = 0;
     std::string error;
-    while (n < kRowsPerBatch) {
-      const CsvStatus status = reader.next(batch.records[n], error);
+    while (batch.size < kRowsPerBatch) {
+      std::string& malformed = batch.malformed[batch.size];
+      malformed.clear();
+      const CsvStatus status = reader.next(batch.records[batch.size], error);
       if (status == CsvStatus::kEnd) break;
-      if (status == CsvStatus::kMalformed)
-        batch.malformed[n] = error.empty() ? "malformed CSV" : error;
-      ++n;
+      if (status == CsvStatus::kMalformed) malformed = error.empty() ? "malformed CSV" : error;
+      ++batch.size;
     }
-    batch.records.resize(n);
-    batch.malformed.resize(n);
   }
 
-  void consume(const std::string& path, Split split, const std::vector<ParsedRow>& rows) {
-    for (const ParsedRow& row : rows) {
+  void consume(const std::string& path, Split split, const RowBatch& batch) {
+    for (std::size_t r = 0; r < batch.size; ++r) {
+      const ParsedRow& row = batch.rows[r];
       const std::uint64_t ordinal = static_cast<std::uint64_t>(rows_seen_++);
       if (row.bad != BadRow::kNone) {
         if (!options_.skip_bad_rows) {
@@ -190,10 +202,6 @@ class Pipeline {
     }
   }
 
- public:
-  std::uint64_t input_bytes_ = 0;
-
- private:
   const PrepOptions& options_;
   const std::function<void(const std::string&)>& log_;
   fs::path work_dir_;
@@ -202,6 +210,7 @@ class Pipeline {
   std::vector<std::int32_t> ids_;
   std::int64_t rows_seen_ = 0;
   std::int64_t max_train_label_ = -1;
+  std::uint64_t input_bytes_ = 0;
   PrepReport report_;
 };
 
@@ -332,7 +341,7 @@ PrepReport prepare_dataset(const PrepOptions& options,
   for (const auto& f : options.test_files) pipeline.scan(f, kTest, num_classes);
 
   PrepReport& report = pipeline.report();
-  report.input_bytes = pipeline.input_bytes_;
+  report.input_bytes = pipeline.input_bytes();
   report.distinct_words = static_cast<std::int64_t>(pipeline.words().size());
   report.num_classes = num_classes;
   std::vector<std::int64_t> spooled(3);

@@ -9,7 +9,7 @@ constexpr std::size_t kFlushTokens = 1 << 20;
 ShardWriter::ShardWriter(const std::string& path, ShardHeader header)
     : header_(std::move(header)),
       file_(h5::File::create(path)),
-      tokens_(file_, "/tokens", H5T_STD_I32LE, kTokenChunk),
+      tokens_(file_, "/tokens", kTokenChunk),
       offsets_(file_, "/offsets", H5T_STD_I64LE, kIndexChunk),
       labels_(file_, "/labels", H5T_STD_I32LE, kIndexChunk) {
   offset_buffer_.push_back(0);
@@ -25,7 +25,7 @@ void ShardWriter::add(std::span<const std::int32_t> tokens, std::int32_t label) 
 }
 
 void ShardWriter::flush() {
-  tokens_.append<std::int32_t>(token_buffer_);
+  tokens_.append(token_buffer_);
   offsets_.append<std::int64_t>(offset_buffer_);
   labels_.append<std::int32_t>(label_buffer_);
   token_buffer_.clear();
@@ -35,6 +35,7 @@ void ShardWriter::flush() {
 
 ShardSummary ShardWriter::finish() {
   flush();
+  tokens_.finish();
   const ShardSummary summary{static_cast<std::int64_t>(labels_.size()), total_tokens_,
                              checksum_.value()};
   file_.set_attr("/", "format", std::string(kShardFormat));

@@ -10,6 +10,7 @@
 
 #include "io/dataset_format.h"
 #include "io/hdf5_file.h"
+#include "io/prefiltered_dataset.h"
 
 namespace engine::io {
 
@@ -38,7 +39,7 @@ class ShardWriter {
 
   ShardHeader header_;
   h5::File file_;
-  h5::AppendableDataset tokens_;
+  PrefilteredInt32Dataset tokens_;
   h5::AppendableDataset offsets_;
   h5::AppendableDataset labels_;
   std::vector<std::int32_t> token_buffer_;

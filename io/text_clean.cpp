@@ -1,6 +1,8 @@
 #include "io/text_clean.h"
 
 #include <array>
+#include <cstdint>
+#include <cstring>
 #include <utility>
 
 #include "io/utf8.h"
@@ -81,10 +83,16 @@ std::size_t decode_named(std::string_view text, std::size_t pos, std::size_t tab
   return 0;
 }
 
+// Every entity ends at a ';' and is at most this long before it ("&#x10FFFF" has 9 bytes; a
+// longer digit run is not an entity), so only windows before each ';' need the careful scan.
+constexpr std::size_t kLongestEntity = 11;
+
 std::string decode_entities(std::string_view text) {
   std::string out;
   out.reserve(text.size());
-  for (std::size_t i = 0; i < text.size();) {
+  std::size_t i = 0;
+  // One step of the scan at text[i]: decodes an entity starting there or copies one byte.
+  const auto step = [&] {
     const char c = text[i];
     std::size_t used = 0;
     if (c == '&' && i + 1 < text.size()) {
@@ -102,7 +110,18 @@ std::string decode_entities(std::string_view text) {
       out.push_back(c);
       ++i;
     }
+  };
+  for (std::size_t semi = text.find(';'); semi != std::string_view::npos;
+       semi = text.find(';', semi + 1)) {
+    if (semi < i) continue;  // inside an entity already decoded
+    const std::size_t window = semi > kLongestEntity ? semi - kLongestEntity : 0;
+    if (window > i) {
+      out.append(text.substr(i, window - i));
+      i = window;
+    }
+    while (i <= semi) step();
   }
+  out.append(text.substr(std::min(i, text.size())));
   return out;
 }
 
@@ -179,8 +198,21 @@ void append_collapsed(std::string_view text, std::string& out) {
 }  // namespace
 
 bool needs_cleaning(std::string_view raw) {
-  for (const char c : raw) {
-    if (c == ';' || c == '\\' || c == '<') return true;
+  // Eight bytes at a time: a byte equal to c shows up as a zero byte in (word ^ c * 0x01..01).
+  constexpr std::uint64_t kOnes = 0x0101010101010101ULL;
+  constexpr std::uint64_t kHighs = 0x8080808080808080ULL;
+  const auto has = [](std::uint64_t word, char c) {
+    const std::uint64_t x = word ^ (kOnes * static_cast<unsigned char>(c));
+    return ((x - kOnes) & ~x & kHighs) != 0;
+  };
+  std::size_t i = 0;
+  for (; i + 8 <= raw.size(); i += 8) {
+    std::uint64_t word;
+    std::memcpy(&word, raw.data() + i, 8);
+    if (has(word, ';') || has(word, '\\') || has(word, '<')) return true;
+  }
+  for (; i < raw.size(); ++i) {
+    if (raw[i] == ';' || raw[i] == '\\' || raw[i] == '<') return true;
   }
   return false;
 }

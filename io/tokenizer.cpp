@@ -48,37 +48,39 @@ bool at_line_break_tag(std::string_view text, std::size_t i) {
 }  // namespace
 
 void Tokenizer::append(std::string_view text, TokenList& out) const {
+  // Output never outgrows the input (lower-casing keeps UTF-8 lengths; tokens only drop bytes),
+  // so write through a pointer into space reserved up front and trim at the end.
   std::string& bytes = out.bytes;
-  std::size_t start = bytes.size();
+  const std::size_t base = bytes.size();
+  bytes.resize(base + text.size());
+  char* const begin = bytes.data();
+  char* write = begin + base;
+  char* token_start = write;
   const auto end_token = [&] {
-    if (bytes.size() > start) {
-      out.ends.push_back(static_cast<std::uint32_t>(bytes.size()));
-      start = bytes.size();
+    if (write > token_start) {
+      out.ends.push_back(static_cast<std::uint32_t>(write - begin));
+      token_start = write;
     }
   };
   const std::size_t n = text.size();
   for (std::size_t i = 0; i < n;) {
     const auto byte = static_cast<unsigned char>(text[i]);
     switch (kClasses[byte]) {
-      case kWord: {
-        // A run of word bytes is copied at once, lower-cased.
-        std::size_t j = i + 1;
-        while (j < n && kClasses[static_cast<unsigned char>(text[j])] == kWord) ++j;
-        const std::size_t base = bytes.size();
-        bytes.append(text.data() + i, j - i);
-        for (std::size_t k = base; k < bytes.size(); ++k) {
-          if (bytes[k] >= 'A' && bytes[k] <= 'Z') bytes[k] = static_cast<char>(bytes[k] + 32);
-        }
-        i = j;
+      case kWord:
+        // A run of word bytes, copied and lower-cased in one go.
+        do {
+          const char c = text[i];
+          *write++ = (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c;
+          ++i;
+        } while (i < n && kClasses[static_cast<unsigned char>(text[i])] == kWord);
         continue;
-      }
       case kSpace:
       case kBreak:
         end_token();
         break;
       case kSingle:
         end_token();
-        bytes.push_back(static_cast<char>(byte));
+        *write++ = static_cast<char>(byte);
         end_token();
         break;
       case kDrop:
@@ -89,14 +91,14 @@ void Tokenizer::append(std::string_view text, TokenList& out) const {
           i += 6;
           continue;
         }
-        bytes.push_back('<');
+        *write++ = '<';
         break;
       case kHigh: {
         const char32_t cp = utf8::decode(text, i);
         if (utf8::is_space(cp)) {
           end_token();
         } else {
-          utf8::append(bytes, utf8::to_lower(cp));
+          write += utf8::encode(utf8::to_lower(cp), write);
         }
         continue;
       }
@@ -104,14 +106,14 @@ void Tokenizer::append(std::string_view text, TokenList& out) const {
     ++i;
   }
   end_token();
+  bytes.resize(static_cast<std::size_t>(write - begin));
 }
 
 void Tokenizer::finish(TokenList& out) const {
   out.truncated = max_tokens_ > 0 && out.ends.size() > max_tokens_;
-  if (out.truncated) {
-    out.ends.resize(max_tokens_);
-    out.bytes.resize(out.ends.back());
-  }
+  if (out.truncated) out.ends.resize(max_tokens_);
+  // Zero padding after the last token lets readers load words 8 bytes at a time.
+  out.bytes.resize((out.ends.empty() ? 0 : out.ends.back()) + TokenList::kPadding, '\0');
 }
 
 }  // namespace engine::io

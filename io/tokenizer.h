@@ -16,8 +16,10 @@
 
 namespace engine::io {
 
-// Tokens stored back to back: token i is bytes[ends[i-1], ends[i]).
+// Tokens stored back to back: token i is bytes[ends[i-1], ends[i]). After Tokenizer::finish,
+// kPadding zero bytes follow the last token, so a word can be read in 8-byte loads.
 struct TokenList {
+  static constexpr std::size_t kPadding = 16;
   std::string bytes;
   std::vector<std::uint32_t> ends;
   bool truncated = false;  // tokens past the limit were dropped
@@ -43,7 +45,7 @@ class Tokenizer {
     finish(out);
   }
   // The same in steps: append() the tokens of several texts (each ends a token), then finish()
-  // applies the max_tokens limit.
+  // applies the max_tokens limit and pads.
   void append(std::string_view text, TokenList& out) const;
   void finish(TokenList& out) const;
 

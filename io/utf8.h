@@ -13,10 +13,17 @@ bool is_valid(std::string_view text);
 // Decodes the code point starting at text[pos] (text must be valid UTF-8) and advances pos.
 char32_t decode(std::string_view text, std::size_t& pos);
 
+// Writes the UTF-8 encoding of `cp` to `out` (room for 4 bytes); returns its length.
+std::size_t encode(char32_t cp, char* out);
+
 // Appends the UTF-8 encoding of `cp` to `out`.
-void append(std::string& out, char32_t cp);
+inline void append(std::string& out, char32_t cp) {
+  char buffer[4];
+  out.append(buffer, encode(cp, buffer));
+}
 
 // Lower-cases one code point: ASCII, Latin-1, Latin Extended-A, Greek and Cyrillic capitals.
+// The result never has a longer UTF-8 encoding than the input.
 // Python's str.lower() covers all of Unicode; outside these blocks we leave letters unchanged.
 char32_t to_lower(char32_t cp);
 

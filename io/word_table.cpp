@@ -2,63 +2,92 @@
 
 namespace engine::io {
 
-std::uint64_t WordTable::hash_word(std::string_view word) {
-  // Eight bytes at a time, then murmur3's finaliser: the table index takes the low bits.
-  std::uint64_t h = word.size() * 0x9e3779b97f4a7c15ULL;
-  const char* p = word.data();
-  std::size_t left = word.size();
-  for (; left >= 8; p += 8, left -= 8) {
-    std::uint64_t w;
-    std::memcpy(&w, p, 8);
-    h = (h ^ w) * 0xbf58476d1ce4e5b9ULL;
-    h ^= h >> 31;
-  }
-  if (left > 0) {
-    std::uint64_t w = 0;
-    std::memcpy(&w, p, left);
-    h = (h ^ w) * 0x94d049bb133111ebULL;
-  }
+namespace {
+
+std::uint64_t load8(const char* p) {
+  std::uint64_t w;
+  std::memcpy(&w, p, 8);
+  return w;
+}
+
+// The low `bytes` bytes of w (bytes <= 8).
+std::uint64_t keep_low(std::uint64_t w, std::size_t bytes) {
+  return bytes >= 8 ? w : w & ((std::uint64_t{1} << (8 * bytes)) - 1);
+}
+
+std::uint64_t mix(std::uint64_t h) {  // murmur3's finaliser
   h ^= h >> 33;
   h *= 0xff51afd7ed558ccdULL;
+  h ^= h >> 33;
+  h *= 0xc4ceb9fe1a85ec53ULL;
   return h ^ (h >> 33);
 }
 
-std::int32_t WordTable::intern(std::string_view word, std::uint64_t hash, bool count) {
-  const std::uint64_t prefix = load_prefix(word);
+}  // namespace
+
+WordTable::Key WordTable::make_key(const char* word, std::size_t length) {
+  Key key{{keep_low(load8(word), length), length > 8 ? keep_low(load8(word + 8), length - 8) : 0},
+          0};
+  std::uint64_t h =
+      length * 0x9e3779b97f4a7c15ULL ^ key.head[0] ^ (key.head[1] * 0xbf58476d1ce4e5b9ULL);
+  for (std::size_t at = 16; at < length; at += 8) {
+    h = (h ^ keep_low(load8(word + at), length - at)) * 0x94d049bb133111ebULL;
+  }
+  key.hash = mix(h);
+  return key;
+}
+
+std::int32_t WordTable::intern(const char* word, std::size_t length, const Key& key, bool count) {
   const std::size_t mask = slots_.size() - 1;
-  std::size_t i = hash & mask;
-  while (slots_[i].id >= 0) {
+  for (std::size_t i = key.hash & mask;; i = (i + 1) & mask) {
     Slot& slot = slots_[i];
-    // Words of up to 8 bytes are decided by the slot alone, with no second memory access.
-    if (slot.prefix == prefix && slot.length == word.size() &&
-        (word.size() <= 8 || words_[static_cast<std::size_t>(slot.id)] == word)) {
+    if (slot.id < 0) {
+      const auto id = static_cast<std::int32_t>(words_.size());
+      slot = {{key.head[0], key.head[1]}, static_cast<std::uint32_t>(length), id, count ? 1 : 0};
+      words_.emplace_back(word, length);
+      if (words_.size() * 2 > slots_.size()) grow();
+      return id;
+    }
+    if (slot.head[0] == key.head[0] && slot.head[1] == key.head[1] && slot.length == length &&
+        (length <= 16 ||
+         std::memcmp(words_[static_cast<std::size_t>(slot.id)].data(), word, length) == 0)) {
       slot.count += count ? 1 : 0;
       return slot.id;
     }
-    i = (i + 1) & mask;
   }
-  const auto id = static_cast<std::int32_t>(words_.size());
-  slots_[i] = {prefix, static_cast<std::uint32_t>(word.size()), id, count ? 1 : 0};
-  words_.emplace_back(word);
-  if (words_.size() * 2 > slots_.size()) grow();
-  return id;
+}
+
+std::int32_t WordTable::intern(std::string_view word, bool count) {
+  std::string padded(word);
+  padded.resize(word.size() + TokenList::kPadding, '\0');
+  return intern(padded.data(), word.size(), make_key(padded.data(), word.size()), count);
 }
 
 void WordTable::intern_all(const TokenList& tokens, bool count, std::vector<std::int32_t>& ids) {
-  hashes_.resize(tokens.size());
+  keys_.resize(tokens.size());
+  const char* bytes = tokens.bytes.data();
+  std::uint32_t begin = 0;
   for (std::size_t t = 0; t < tokens.size(); ++t) {
-    hashes_[t] = hash_word(tokens[t]);
-    __builtin_prefetch(&slots_[hashes_[t] & (slots_.size() - 1)]);
+    keys_[t] = make_key(bytes + begin, tokens.ends[t] - begin);
+    __builtin_prefetch(&slots_[keys_[t].hash & (slots_.size() - 1)]);
+    begin = tokens.ends[t];
   }
-  for (std::size_t t = 0; t < tokens.size(); ++t)
-    ids.push_back(intern(tokens[t], hashes_[t], count));
+  begin = 0;
+  for (std::size_t t = 0; t < tokens.size(); ++t) {
+    ids.push_back(intern(bytes + begin, tokens.ends[t] - begin, keys_[t], count));
+    begin = tokens.ends[t];
+  }
 }
 
 void WordTable::grow() {
   std::vector<Slot> bigger(slots_.size() * 2);
+  std::string padded;
   for (const Slot& slot : slots_) {
     if (slot.id < 0) continue;
-    std::size_t i = hash_word(words_[static_cast<std::size_t>(slot.id)]) & (bigger.size() - 1);
+    padded = words_[static_cast<std::size_t>(slot.id)];
+    const std::size_t length = padded.size();
+    padded.resize(length + TokenList::kPadding, '\0');
+    std::size_t i = make_key(padded.data(), length).hash & (bigger.size() - 1);
     while (bigger[i].id >= 0) i = (i + 1) & (bigger.size() - 1);
     bigger[i] = slot;
   }

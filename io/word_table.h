@@ -1,10 +1,11 @@
 // Every distinct word engine_prep sees, with a provisional id in order of first appearance and
 // its count in the training split. This table is the only prep state that grows with the corpus.
 //
-// Interning runs once per token and was the top cost of prep, dominated by cache misses on
-// a table larger than L2: so it is open addressing whose 24-byte slot holds everything a
-// lookup needs (the word's first 8 bytes, length, id and count), and a row's slots are
-// prefetched before they are probed.
+// Interning runs once per token and was the top cost of prep, dominated by cache misses and
+// byte-wise work: so it is open addressing whose 32-byte slot holds everything a lookup needs
+// (the word's first 16 bytes, its length, id and count; only longer words are compared
+// elsewhere), words are read 8 bytes at a time from the tokenizer's padded buffer, and a row's
+// slots are prefetched before they are probed.
 #pragma once
 
 #include <cstdint>
@@ -24,9 +25,7 @@ class WordTable {
 
   // Appends the provisional id of each token to `ids`; counts them when `count`.
   void intern_all(const TokenList& tokens, bool count, std::vector<std::int32_t>& ids);
-  std::int32_t intern(std::string_view word, bool count) {
-    return intern(word, hash_word(word), count);
-  }
+  std::int32_t intern(std::string_view word, bool count);
 
   std::size_t size() const { return words_.size(); }
 
@@ -34,25 +33,26 @@ class WordTable {
   Vocab build_vocab(const VocabLimits& limits, std::vector<std::int32_t>& remap) const;
 
  private:
+  // A word's first 16 bytes (zero-padded) and its hash.
+  struct Key {
+    std::uint64_t head[2];
+    std::uint64_t hash;
+  };
   struct Slot {
-    std::uint64_t prefix = 0;  // the word's first 8 bytes, zero-padded
+    std::uint64_t head[2] = {0, 0};
     std::uint32_t length = 0;
     std::int32_t id = -1;
     std::int64_t count = 0;
   };
 
-  std::int32_t intern(std::string_view word, std::uint64_t hash, bool count);
-  static std::uint64_t load_prefix(std::string_view word) {
-    std::uint64_t w = 0;
-    std::memcpy(&w, word.data(), word.size() < 8 ? word.size() : 8);
-    return w;
-  }
-  static std::uint64_t hash_word(std::string_view word);
+  // `word` must be followed by at least 16 readable bytes (TokenList's padding).
+  static Key make_key(const char* word, std::size_t length);
+  std::int32_t intern(const char* word, std::size_t length, const Key& key, bool count);
   void grow();
 
   std::vector<Slot> slots_;  // size is a power of two, at most half full
   std::vector<std::string> words_;
-  std::vector<std::uint64_t> hashes_;  // scratch for intern_all
+  std::vector<Key> keys_;  // scratch for intern_all
 };
 
 }  // namespace engine::io

@@ -9,6 +9,7 @@ packages=(
   build-essential cmake ninja-build ccache pkg-config git
   libopenmpi-dev openmpi-bin          # MPI ranks
   libhdf5-dev hdf5-tools              # shards and checkpoints; h5dump
+  libdeflate-dev                      # fast deflate for shard chunks
   libcli11-dev                        # command lines
   libgtest-dev libgmock-dev           # tests
   libopenblas-dev                     # CPU GEMM
