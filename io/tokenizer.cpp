@@ -1,6 +1,7 @@
 #include "io/tokenizer.h"
 
 #include <array>
+#include <cstring>
 
 #include "io/utf8.h"
 
@@ -39,6 +40,17 @@ constexpr std::array<CharClass, 256> make_classes() {
 }
 constexpr std::array<CharClass, 256> kClasses = make_classes();
 
+// Whether all eight bytes are in 'a'..'z': adding 0x80-'a' sets a byte's top bit iff it is
+// >= 'a', adding 0x80-('z'+1) iff it is > 'z' (no carries cross bytes for ASCII input).
+bool all_lower_letters(std::uint64_t block) {
+  constexpr std::uint64_t kOnes = 0x0101010101010101ULL;
+  constexpr std::uint64_t kHighs = 0x8080808080808080ULL;
+  if (block & kHighs) return false;
+  const std::uint64_t at_least_a = block + kOnes * (0x80 - 'a');
+  const std::uint64_t above_z = block + kOnes * (0x80 - 'z' - 1);
+  return (at_least_a & ~above_z & kHighs) == kHighs;
+}
+
 bool at_line_break_tag(std::string_view text, std::size_t i) {
   // "<br />" in any case, as the lower-cased text would show it.
   return i + 6 <= text.size() && (text[i + 1] | 0x20) == 'b' && (text[i + 2] | 0x20) == 'r' &&
@@ -67,12 +79,22 @@ void Tokenizer::append(std::string_view text, TokenList& out) const {
     const auto byte = static_cast<unsigned char>(text[i]);
     switch (kClasses[byte]) {
       case kWord:
-        // A run of word bytes, copied and lower-cased in one go.
+        // A run of word bytes, copied and lower-cased in one go; eight at a time while they
+        // are all lower-case ASCII letters, the common case.
         do {
+          std::uint64_t block;
+          while (i + 8 <= n &&
+                 (std::memcpy(&block, text.data() + i, 8), all_lower_letters(block))) {
+            std::memcpy(write, &block, 8);
+            write += 8;
+            i += 8;
+          }
+          if (i == n) break;
           const char c = text[i];
+          if (kClasses[static_cast<unsigned char>(c)] != kWord) break;
           *write++ = (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c;
           ++i;
-        } while (i < n && kClasses[static_cast<unsigned char>(text[i])] == kWord);
+        } while (true);
         continue;
       case kSpace:
       case kBreak:
