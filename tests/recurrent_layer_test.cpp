@@ -1,0 +1,210 @@
+// The packed CPU recurrent layer against a plain double-precision reference that runs each
+// sequence on its own: forward outputs must agree, and every gradient our backward computes
+// (weights, biases, inputs) must match central finite differences of the reference's loss.
+#include "layers/recurrent_layer.h"
+
+#include <gtest/gtest.h>
+
+#include <random>
+#include <vector>
+
+#include "kernels/math/rnn_cells.h"
+
+namespace engine {
+namespace {
+
+struct Problem {
+  CellType cell;
+  bool reverse;
+  int input = 4;
+  int hidden = 3;
+  std::vector<std::int32_t> lengths{3, 7, 1, 5, 7};  // unsorted, with ties
+  // Parameters in one vector: W_ih, W_hh, b_ih, b_hh.
+  std::vector<double> params;
+  // Inputs and loss weights per (sequence, step), unpacked: [b][t][...].
+  std::vector<std::vector<std::vector<double>>> x;
+  std::vector<std::vector<std::vector<double>>> loss_weight;
+
+  int gh() const { return gate_count(cell) * hidden; }
+  std::size_t w_ih() const { return 0; }
+  std::size_t w_hh() const { return static_cast<std::size_t>(gh() * input); }
+  std::size_t b_ih() const { return w_hh() + static_cast<std::size_t>(gh() * hidden); }
+  std::size_t b_hh() const { return b_ih() + static_cast<std::size_t>(gh()); }
+
+  Problem(CellType c, bool r, unsigned seed) : cell(c), reverse(r) {
+    std::mt19937 rng(seed);
+    std::uniform_real_distribution<double> u(-0.6, 0.6);
+    params.resize(b_hh() + static_cast<std::size_t>(gh()));
+    for (auto& p : params) p = u(rng);
+    for (const int length : lengths) {
+      x.emplace_back();
+      loss_weight.emplace_back();
+      for (int t = 0; t < length; ++t) {
+        x.back().emplace_back(static_cast<std::size_t>(input));
+        for (auto& v : x.back().back()) v = u(rng) * 2;
+        loss_weight.back().emplace_back(static_cast<std::size_t>(hidden));
+        for (auto& v : loss_weight.back().back()) v = u(rng);
+      }
+    }
+  }
+
+  // Reference: loss = sum over sequences, steps, units of loss_weight * h; also returns the
+  // outputs h[b][t][j].
+  double reference(std::vector<std::vector<std::vector<double>>>* outputs = nullptr) const {
+    const int H = hidden;
+    double loss = 0;
+    for (std::size_t b = 0; b < lengths.size(); ++b) {
+      const int length = lengths[b];
+      std::vector<double> h(static_cast<std::size_t>(H), 0.0), c(static_cast<std::size_t>(H), 0.0);
+      std::vector<std::vector<double>> out(static_cast<std::size_t>(length));
+      for (int k = 0; k < length; ++k) {
+        const int t = reverse ? length - 1 - k : k;
+        std::vector<double> xg(static_cast<std::size_t>(gh())), ug(static_cast<std::size_t>(gh()));
+        for (int g = 0; g < gh(); ++g) {
+          double sx = params[b_ih() + static_cast<std::size_t>(g)],
+                 su = params[b_hh() + static_cast<std::size_t>(g)];
+          for (int i = 0; i < input; ++i)
+            sx += params[w_ih() + static_cast<std::size_t>(g * input + i)] *
+                  x[b][static_cast<std::size_t>(t)][static_cast<std::size_t>(i)];
+          for (int i = 0; i < H; ++i)
+            su += params[w_hh() + static_cast<std::size_t>(g * H + i)] *
+                  h[static_cast<std::size_t>(i)];
+          xg[static_cast<std::size_t>(g)] = sx;
+          ug[static_cast<std::size_t>(g)] = su;
+        }
+        std::vector<double> next(static_cast<std::size_t>(H));
+        for (int j = 0; j < H; ++j) {
+          const auto J = static_cast<std::size_t>(j);
+          const auto at = [&](const std::vector<double>& v, int gate) {
+            return v[static_cast<std::size_t>(gate * H + j)];
+          };
+          if (cell == CellType::kLstm) {
+            const auto unit =
+                math::lstm_forward(at(xg, 0) + at(ug, 0), at(xg, 1) + at(ug, 1),
+                                   at(xg, 2) + at(ug, 2), at(xg, 3) + at(ug, 3), c[J]);
+            c[J] = unit.c;
+            next[J] = unit.h;
+          } else if (cell == CellType::kGru) {
+            next[J] = math::gru_forward(at(xg, 0), at(xg, 1), at(xg, 2), at(ug, 0), at(ug, 1),
+                                        at(ug, 2), h[J])
+                          .h;
+          } else {
+            next[J] = math::rnn_forward(at(xg, 0) + at(ug, 0));
+          }
+        }
+        h = next;
+        out[static_cast<std::size_t>(t)] = h;
+        for (int j = 0; j < H; ++j)
+          loss += loss_weight[b][static_cast<std::size_t>(t)][static_cast<std::size_t>(j)] *
+                  h[static_cast<std::size_t>(j)];
+      }
+      if (outputs) outputs->push_back(out);
+    }
+    return loss;
+  }
+};
+
+class RecurrentLayerTest : public testing::TestWithParam<std::tuple<CellType, bool>> {};
+
+TEST_P(RecurrentLayerTest, MatchesReferenceForwardAndFiniteDifferenceGradients) {
+  const auto [cell, reverse] = GetParam();
+  Problem problem(cell, reverse, 7 + static_cast<unsigned>(cell) * 2 + (reverse ? 1 : 0));
+  const int I = problem.input, H = problem.hidden;
+  const PackedLayout layout = PackedLayout::from_lengths(problem.lengths);
+
+  // Pack inputs and loss weights; parameters to float.
+  std::vector<float> x(static_cast<std::size_t>(layout.rows() * I)),
+      dh(static_cast<std::size_t>(layout.rows() * H));
+  for (int s = 0; s < layout.sequences(); ++s) {
+    const auto b = static_cast<std::size_t>(layout.order[static_cast<std::size_t>(s)]);
+    for (int t = 0; t < layout.lengths[static_cast<std::size_t>(s)]; ++t) {
+      const auto row = static_cast<std::size_t>(layout.row(s, t));
+      for (int i = 0; i < I; ++i)
+        x[row * static_cast<std::size_t>(I) + static_cast<std::size_t>(i)] = static_cast<float>(
+            problem.x[b][static_cast<std::size_t>(t)][static_cast<std::size_t>(i)]);
+      for (int j = 0; j < H; ++j)
+        dh[row * static_cast<std::size_t>(H) + static_cast<std::size_t>(j)] = static_cast<float>(
+            problem.loss_weight[b][static_cast<std::size_t>(t)][static_cast<std::size_t>(j)]);
+    }
+  }
+  std::vector<float> params(problem.params.begin(), problem.params.end());
+  std::vector<float> grads(params.size(), 0.0f);
+  const RecurrentParams p{params.data() + problem.w_ih(), params.data() + problem.w_hh(),
+                          params.data() + problem.b_ih(), params.data() + problem.b_hh()};
+  const RecurrentGrads g{grads.data() + problem.w_ih(), grads.data() + problem.w_hh(),
+                         grads.data() + problem.b_ih(), grads.data() + problem.b_hh()};
+
+  RecurrentLayer layer(cell, I, H, reverse);
+  std::vector<float> h(static_cast<std::size_t>(layout.rows() * H));
+  layer.forward(layout, x.data(), p, h.data());
+  std::vector<float> dx(x.size());
+  layer.backward(layout, x.data(), h.data(), dh.data(), p, g, dx.data());
+
+  std::vector<std::vector<std::vector<double>>> expected;
+  problem.reference(&expected);
+  for (int s = 0; s < layout.sequences(); ++s) {
+    const auto b = static_cast<std::size_t>(layout.order[static_cast<std::size_t>(s)]);
+    for (int t = 0; t < layout.lengths[static_cast<std::size_t>(s)]; ++t) {
+      for (int j = 0; j < H; ++j) {
+        ASSERT_NEAR(h[static_cast<std::size_t>(layout.row(s, t) * H + j)],
+                    expected[b][static_cast<std::size_t>(t)][static_cast<std::size_t>(j)], 1e-6)
+            << "sequence " << b << " step " << t;
+      }
+    }
+  }
+
+  constexpr double kStep = 1e-6;
+  const auto check = [&](double& value, double analytic, const std::string& what) {
+    const double saved = value;
+    value = saved + kStep;
+    const double up = problem.reference();
+    value = saved - kStep;
+    const double down = problem.reference();
+    value = saved;
+    const double numeric = (up - down) / (2 * kStep);
+    EXPECT_NEAR(analytic, numeric, 2e-5 + 1e-4 * std::abs(numeric)) << what;
+  };
+  for (std::size_t k = 0; k < problem.params.size(); ++k)
+    check(problem.params[k], grads[k], "parameter " + std::to_string(k));
+  for (int s = 0; s < layout.sequences(); ++s) {
+    const auto b = static_cast<std::size_t>(layout.order[static_cast<std::size_t>(s)]);
+    for (int t = 0; t < layout.lengths[static_cast<std::size_t>(s)]; ++t) {
+      for (int i = 0; i < I; ++i) {
+        check(problem.x[b][static_cast<std::size_t>(t)][static_cast<std::size_t>(i)],
+              dx[static_cast<std::size_t>(layout.row(s, t) * I + i)],
+              "input of sequence " + std::to_string(b) + " step " + std::to_string(t));
+      }
+    }
+  }
+
+  // backward accumulates: a second call doubles every parameter gradient.
+  const std::vector<float> once = grads;
+  layer.backward(layout, x.data(), h.data(), dh.data(), p, g, dx.data());
+  for (std::size_t k = 0; k < grads.size(); ++k)
+    ASSERT_NEAR(grads[k], 2 * once[k], 1e-5f + 1e-5f * std::abs(once[k]));
+}
+
+std::string case_name(const testing::TestParamInfo<std::tuple<CellType, bool>>& test_case) {
+  static const char* const kCellNames[] = {"rnn", "lstm", "gru"};
+  return std::string(kCellNames[static_cast<int>(std::get<0>(test_case.param))]) +
+         (std::get<1>(test_case.param) ? "_reverse" : "_forward");
+}
+
+INSTANTIATE_TEST_SUITE_P(Cells, RecurrentLayerTest,
+                         testing::Combine(testing::Values(CellType::kRnn, CellType::kLstm,
+                                                          CellType::kGru),
+                                          testing::Bool()),
+                         case_name);
+
+TEST(PackedLayout, SortsStablyAndCountsLiveSequences) {
+  const std::vector<std::int32_t> lengths{2, 4, 1, 4};
+  const auto layout = PackedLayout::from_lengths(lengths);
+  EXPECT_EQ(layout.order, (std::vector<int>{1, 3, 0, 2}));
+  EXPECT_EQ(layout.batch_sizes, (std::vector<int>{4, 3, 2, 2}));
+  EXPECT_EQ(layout.step_offsets, (std::vector<int>{0, 4, 7, 9, 11}));
+  EXPECT_EQ(layout.rows(), 11);
+  EXPECT_THROW(PackedLayout::from_lengths(std::vector<std::int32_t>{3, 0}), std::invalid_argument);
+}
+
+}  // namespace
+}  // namespace engine
