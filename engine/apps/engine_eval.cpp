@@ -1,0 +1,73 @@
+// engine_eval: evaluates a checkpoint on a split of a dataset: accuracy, per-class precision /
+// recall / F1 / support, macro and weighted averages and the confusion matrix, as tables and
+// JSON (--out DIR/report.json; the report has a top-level "accuracy").
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+#include "engine/checkpoint.h"
+#include "engine/evaluate.h"
+#include "io/dataset.h"
+#include "kernels/cpu/gemm.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"Evaluate a checkpoint made by engine_train on a dataset split."};
+  std::string checkpoint_path, data, split = "test", out;
+  std::size_t batch_size = 128;
+  int threads = 1;
+  app.add_option("--checkpoint", checkpoint_path, "Checkpoint (.h5) from engine_train")
+      ->required()
+      ->check(CLI::ExistingFile);
+  app.add_option("--data", data, "Dataset directory made by engine_prep")->required();
+  app.add_option("--split", split, "test, valid or train")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"test", "valid", "train"}));
+  app.add_option("--out", out, "Directory for report.json (default: print only)");
+  app.add_option("--batch-size", batch_size, "Examples per forward pass")->capture_default_str();
+  app.add_option("--threads", threads, "CPU threads (BLAS)")->capture_default_str();
+  CLI11_PARSE(app, argc, argv);
+  try {
+    engine::cpu::set_blas_threads(threads);
+    const engine::Checkpoint checkpoint = engine::load_checkpoint(checkpoint_path);
+    const auto dataset = engine::io::DatasetInfo::load(data);
+    if (dataset.vocab_size != checkpoint.model_config.vocab_size ||
+        dataset.num_classes() != checkpoint.model_config.classes) {
+      throw std::runtime_error(data + ": vocabulary or classes differ from the checkpoint's (" +
+                               std::to_string(checkpoint.model_config.vocab_size) + " tokens, " +
+                               std::to_string(checkpoint.model_config.classes) + " classes)");
+    }
+    if (dataset.fingerprint() != checkpoint.dataset_fingerprint) {
+      std::fprintf(stderr, "warning: %s is not the dataset the checkpoint was trained on\n",
+                   data.c_str());
+    }
+    engine::Model model(checkpoint.model_config);
+    engine::load_parameters(checkpoint, model);
+    const auto split_data =
+        std::make_shared<const engine::io::SplitData>(engine::io::load_split(dataset, split));
+    const auto result = engine::evaluate_split(model, split_data, batch_size);
+    std::printf("%s split of %s, checkpoint %s\n%s", split.c_str(), data.c_str(),
+                checkpoint_path.c_str(), result.confusion.table(checkpoint.class_names).c_str());
+    std::printf("loss %.4f\n", result.loss);
+    if (!out.empty()) {
+      auto report = result.confusion.report(checkpoint.class_names);
+      report["loss"] = result.loss;
+      report["split"] = split;
+      report["checkpoint"] = std::filesystem::absolute(checkpoint_path).string();
+      report["data"] = std::filesystem::absolute(data).string();
+      std::filesystem::create_directories(out);
+      const std::string path = out + "/report.json";
+      {
+        std::ofstream file(path + ".tmp");
+        file << report.dump(2) << '\n';
+        if (!file) throw std::runtime_error(path + ": cannot write");
+      }
+      std::filesystem::rename(path + ".tmp", path);
+      std::printf("report: %s\n", path.c_str());
+    }
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "engine_eval: error: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}

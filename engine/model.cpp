@@ -1,0 +1,407 @@
+#include "engine/model.h"
+
+#include <algorithm>
+#include <cmath>
+#include <stdexcept>
+
+#include "kernels/cpu/gemm.h"
+#include "kernels/math/dropout.h"
+#include "kernels/math/philox.h"
+#include "kernels/math/softmax_xent.h"
+
+namespace engine {
+
+using cpu::Trans;
+
+namespace {
+
+std::size_t at(std::size_t row, std::size_t width) {
+  return row * width;
+}
+
+// Philox streams: dropout uses 0 (embedding) and 1 + layer; initialisation 1000 + parameter.
+constexpr std::uint32_t kInitStream = 1000;
+
+}  // namespace
+
+Model::Model(ModelConfig config) : config_(std::move(config)) {
+  config_.validate();
+  const int H = config_.hidden;
+  const int G = gate_count(config_.cell);
+  embedding_ = params_.add("embedding.weight", {config_.vocab_size, config_.embed});
+  for (int l = 0; l < config_.layers; ++l) {
+    const int in = l == 0 ? config_.embed : config_.feature_size();
+    for (int d = 0; d < config_.directions(); ++d) {
+      const std::string suffix = "_l" + std::to_string(l) + (d == 1 ? "_reverse" : "");
+      RecurrentSlot slot{RecurrentLayer(config_.cell, in, H, d == 1), 0, 0, 0, 0};
+      slot.w_ih = params_.add("rnn.weight_ih" + suffix, {G * H, in});
+      slot.w_hh = params_.add("rnn.weight_hh" + suffix, {G * H, H});
+      slot.b_ih = params_.add("rnn.bias_ih" + suffix, {G * H});
+      slot.b_hh = params_.add("rnn.bias_hh" + suffix, {G * H});
+      recurrent_.push_back(std::move(slot));
+    }
+  }
+  int classifier_in = config_.feature_size();
+  if (config_.dense_hidden > 0) {
+    hidden_w_ = params_.add("hidden.weight", {config_.dense_hidden, config_.feature_size()});
+    hidden_b_ = params_.add("hidden.bias", {config_.dense_hidden});
+    classifier_in = config_.dense_hidden;
+  }
+  output_w_ = params_.add("output.weight", {config_.classes, classifier_in});
+  output_b_ = params_.add("output.bias", {config_.classes});
+}
+
+void Model::initialize(std::uint64_t seed) {
+  for (std::size_t p = 0; p < params_.slices().size(); ++p) {
+    const ParameterSlice& slice = params_.slice(p);
+    float* values = params_.value(p);
+    const auto stream = kInitStream + static_cast<std::uint32_t>(p);
+    if (p == embedding_) {
+      for (std::size_t i = 0; i < slice.size; i += 2) {  // Box-Muller, two normals per pair
+        const float u1 = std::max(math::philox_uniform(seed, stream, 0, i), 1e-7f);
+        const float u2 = math::philox_uniform(seed, stream, 0, i + 1);
+        const float radius = std::sqrt(-2.0f * std::log(u1));
+        values[i] = radius * std::cos(6.2831853f * u2);
+        if (i + 1 < slice.size) values[i + 1] = radius * std::sin(6.2831853f * u2);
+      }
+      std::fill(values, values + config_.embed, 0.0f);  // <pad>
+      continue;
+    }
+    const bool recurrent = slice.name.rfind("rnn.", 0) == 0;
+    const std::int64_t fan_in = slice.shape.size() == 2 ? slice.shape[1] : 0;
+    float bound = recurrent ? 1.0f / std::sqrt(static_cast<float>(config_.hidden)) : 0.0f;
+    if (!recurrent) {
+      // A dense bias takes its weight's fan-in (the weight is registered just before it).
+      const std::int64_t in = fan_in > 0 ? fan_in : params_.slice(p - 1).shape[1];
+      bound = 1.0f / std::sqrt(static_cast<float>(in));
+    }
+    for (std::size_t i = 0; i < slice.size; ++i) {
+      values[i] = (2.0f * math::philox_uniform(seed, stream, 0, i) - 1.0f) * bound;
+    }
+  }
+}
+
+RecurrentParams Model::params_of(const RecurrentSlot& slot) const {
+  return {params_.value(slot.w_ih), params_.value(slot.w_hh), params_.value(slot.b_ih),
+          params_.value(slot.b_hh)};
+}
+
+RecurrentGrads Model::grads_of(const RecurrentSlot& slot) {
+  return {params_.grad(slot.w_ih), params_.grad(slot.w_hh), params_.grad(slot.b_ih),
+          params_.grad(slot.b_hh)};
+}
+
+void Model::apply_dropout(std::vector<float>& values, std::uint32_t stream) const {
+  if (!training_ || config_.dropout <= 0.0f) return;
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    values[i] *= math::dropout_scale(dropout_seed_, stream, dropout_step_, i, config_.dropout);
+  }
+}
+
+StepResult Model::evaluate(const io::Batch& batch) {
+  return forward(batch, false);
+}
+
+StepResult Model::train_step(const io::Batch& batch, std::uint64_t dropout_seed,
+                             std::uint64_t dropout_step) {
+  dropout_seed_ = dropout_seed;
+  dropout_step_ = dropout_step;
+  StepResult result = forward(batch, true);
+  if (result.rows > 0) backward(batch);
+  return result;
+}
+
+StepResult Model::forward(const io::Batch& batch, bool training) {
+  training_ = training;
+  StepResult result;
+  result.rows = static_cast<std::int64_t>(batch.rows);
+  if (batch.rows == 0) return result;
+  layout_ = PackedLayout::from_lengths(batch.lengths);
+  const auto rows = static_cast<std::size_t>(layout_.rows());
+  const auto E = static_cast<std::size_t>(config_.embed);
+  const auto H = static_cast<std::size_t>(config_.hidden);
+  const auto F = static_cast<std::size_t>(config_.feature_size());
+  const int dirs = config_.directions();
+
+  // Embedding lookup straight into packed order.
+  inputs_.resize(static_cast<std::size_t>(config_.layers));
+  auto& x0 = inputs_[0];
+  x0.resize(rows * E);
+  const float* table = params_.value(embedding_);
+  for (int s = 0; s < layout_.sequences(); ++s) {
+    const std::int32_t* tokens =
+        batch.tokens.data() +
+        at(static_cast<std::size_t>(layout_.order[static_cast<std::size_t>(s)]), batch.max_len);
+    for (int t = 0; t < layout_.lengths[static_cast<std::size_t>(s)]; ++t) {
+      const float* row = table + at(static_cast<std::size_t>(tokens[t]), E);
+      std::copy(row, row + E, x0.data() + at(static_cast<std::size_t>(layout_.row(s, t)), E));
+    }
+  }
+  apply_dropout(x0, 0);
+
+  outputs_.resize(recurrent_.size());
+  for (int l = 0; l < config_.layers; ++l) {
+    for (int d = 0; d < dirs; ++d) {
+      RecurrentSlot& slot = recurrent_[static_cast<std::size_t>(l * dirs + d)];
+      auto& out = outputs_[static_cast<std::size_t>(l * dirs + d)];
+      out.resize(rows * H);
+      slot.layer.forward(layout_, inputs_[static_cast<std::size_t>(l)].data(), params_of(slot),
+                         out.data());
+    }
+    // Directions side by side: the next layer's input, or the readout's.
+    std::vector<float>& joined =
+        l + 1 < config_.layers ? inputs_[static_cast<std::size_t>(l + 1)] : top_;
+    joined.resize(rows * F);
+    for (int d = 0; d < dirs; ++d) {
+      const auto& out = outputs_[static_cast<std::size_t>(l * dirs + d)];
+      for (std::size_t r = 0; r < rows; ++r) {
+        std::copy(out.data() + at(r, H), out.data() + at(r, H) + H,
+                  joined.data() + at(r, F) + static_cast<std::size_t>(d) * H);
+      }
+    }
+    if (l + 1 < config_.layers) apply_dropout(joined, static_cast<std::uint32_t>(1 + l));
+  }
+
+  readout_forward();
+
+  const auto B = static_cast<std::size_t>(layout_.sequences());
+  const auto K = static_cast<std::size_t>(config_.classes);
+  const float* classifier_in = features_.data();
+  auto classifier_width = static_cast<int>(F);
+  if (config_.dense_hidden > 0) {
+    const auto D = static_cast<std::size_t>(config_.dense_hidden);
+    hidden_pre_.resize(B * D);
+    cpu::sgemm(Trans::kNo, Trans::kYes, static_cast<int>(B), static_cast<int>(D),
+               static_cast<int>(F), 1.0f, features_.data(), static_cast<int>(F),
+               params_.value(hidden_w_), static_cast<int>(F), 0.0f, hidden_pre_.data(),
+               static_cast<int>(D));
+    hidden_act_.resize(B * D);
+    const float* bias = params_.value(hidden_b_);
+    for (std::size_t i = 0; i < B * D; ++i) {
+      const float z = hidden_pre_[i] + bias[i % D];
+      hidden_pre_[i] = z;
+      hidden_act_[i] =
+          config_.dense_activation == Activation::kRelu ? std::max(z, 0.0f) : std::tanh(z);
+    }
+    classifier_in = hidden_act_.data();
+    classifier_width = config_.dense_hidden;
+  }
+  logits_.resize(B * K);
+  cpu::sgemm(Trans::kNo, Trans::kYes, static_cast<int>(B), static_cast<int>(K), classifier_width,
+             1.0f, classifier_in, classifier_width, params_.value(output_w_), classifier_width,
+             0.0f, logits_.data(), static_cast<int>(K));
+  const float* out_bias = params_.value(output_b_);
+  for (std::size_t i = 0; i < B * K; ++i) logits_[i] += out_bias[i % K];
+
+  sorted_labels_.resize(B);
+  result.predictions.assign(B, 0);
+  for (std::size_t s = 0; s < B; ++s) {
+    const auto b = static_cast<std::size_t>(layout_.order[s]);
+    const std::int32_t label = batch.labels[b];
+    sorted_labels_[s] = label;
+    const float* row = logits_.data() + at(s, K);
+    const auto predicted = static_cast<std::int32_t>(std::max_element(row, row + K) - row);
+    result.predictions[b] = predicted;
+    result.correct += predicted == label ? 1 : 0;
+    const float weight = config_.class_weights.empty()
+                             ? 1.0f
+                             : config_.class_weights[static_cast<std::size_t>(label)];
+    result.loss_sum += math::softmax_xent_row(row, config_.classes, label, config_.label_smoothing,
+                                              weight, 1.0f, static_cast<float*>(nullptr));
+  }
+  return result;
+}
+
+void Model::readout_forward() {
+  const auto H = static_cast<std::size_t>(config_.hidden);
+  const auto F = static_cast<std::size_t>(config_.feature_size());
+  const auto B = static_cast<std::size_t>(layout_.sequences());
+  features_.assign(B * F, 0.0f);
+  argmax_rows_.assign(config_.readout == Readout::kMax ? B * F : 0, 0);
+  for (std::size_t s = 0; s < B; ++s) {
+    const int length = layout_.lengths[s];
+    float* feature = features_.data() + at(s, F);
+    switch (config_.readout) {
+      case Readout::kLast: {
+        // Each direction's state after reading the whole sequence: forward at the last step,
+        // reverse at the first (PyTorch's h_n).
+        const float* last =
+            top_.data() +
+            at(static_cast<std::size_t>(layout_.row(static_cast<int>(s), length - 1)), F);
+        std::copy(last, last + H, feature);
+        if (config_.bidirectional) {
+          const float* first =
+              top_.data() + at(static_cast<std::size_t>(layout_.row(static_cast<int>(s), 0)), F);
+          std::copy(first + H, first + 2 * H, feature + H);
+        }
+        break;
+      }
+      case Readout::kMean:
+        for (int t = 0; t < length; ++t) {
+          const float* row =
+              top_.data() + at(static_cast<std::size_t>(layout_.row(static_cast<int>(s), t)), F);
+          for (std::size_t j = 0; j < F; ++j) feature[j] += row[j];
+        }
+        for (std::size_t j = 0; j < F; ++j) feature[j] /= static_cast<float>(length);
+        break;
+      case Readout::kMax:
+        for (int t = 0; t < length; ++t) {
+          const int r = layout_.row(static_cast<int>(s), t);
+          const float* row = top_.data() + at(static_cast<std::size_t>(r), F);
+          for (std::size_t j = 0; j < F; ++j) {
+            if (t == 0 || row[j] > feature[j]) {
+              feature[j] = row[j];
+              argmax_rows_[at(s, F) + j] = r;
+            }
+          }
+        }
+        break;
+    }
+  }
+}
+
+void Model::readout_backward(const std::vector<float>& d_features,
+                             std::vector<float>& d_top) const {
+  const auto H = static_cast<std::size_t>(config_.hidden);
+  const auto F = static_cast<std::size_t>(config_.feature_size());
+  const auto B = static_cast<std::size_t>(layout_.sequences());
+  d_top.assign(static_cast<std::size_t>(layout_.rows()) * F, 0.0f);
+  for (std::size_t s = 0; s < B; ++s) {
+    const int length = layout_.lengths[s];
+    const float* d_feature = d_features.data() + at(s, F);
+    switch (config_.readout) {
+      case Readout::kLast: {
+        float* last = d_top.data() +
+                      at(static_cast<std::size_t>(layout_.row(static_cast<int>(s), length - 1)), F);
+        for (std::size_t j = 0; j < H; ++j) last[j] += d_feature[j];
+        if (config_.bidirectional) {
+          float* first =
+              d_top.data() + at(static_cast<std::size_t>(layout_.row(static_cast<int>(s), 0)), F);
+          for (std::size_t j = H; j < 2 * H; ++j) first[j] += d_feature[j];
+        }
+        break;
+      }
+      case Readout::kMean:
+        for (int t = 0; t < length; ++t) {
+          float* row =
+              d_top.data() + at(static_cast<std::size_t>(layout_.row(static_cast<int>(s), t)), F);
+          for (std::size_t j = 0; j < F; ++j) row[j] += d_feature[j] / static_cast<float>(length);
+        }
+        break;
+      case Readout::kMax:
+        for (std::size_t j = 0; j < F; ++j) {
+          d_top[at(static_cast<std::size_t>(argmax_rows_[at(s, F) + j]), F) + j] += d_feature[j];
+        }
+        break;
+    }
+  }
+}
+
+void Model::backward(const io::Batch& batch) {
+  const auto B = static_cast<std::size_t>(layout_.sequences());
+  const auto K = static_cast<std::size_t>(config_.classes);
+  const auto F = static_cast<std::size_t>(config_.feature_size());
+  const auto H = static_cast<std::size_t>(config_.hidden);
+  const auto E = static_cast<std::size_t>(config_.embed);
+  const auto rows = static_cast<std::size_t>(layout_.rows());
+  const int dirs = config_.directions();
+
+  std::vector<float> d_logits(B * K);
+  for (std::size_t s = 0; s < B; ++s) {
+    const std::int32_t label = sorted_labels_[s];
+    const float weight = config_.class_weights.empty()
+                             ? 1.0f
+                             : config_.class_weights[static_cast<std::size_t>(label)];
+    math::softmax_xent_row(logits_.data() + at(s, K), config_.classes, label,
+                           config_.label_smoothing, weight, 1.0f, d_logits.data() + at(s, K));
+  }
+  float* d_out_b = params_.grad(output_b_);
+  for (std::size_t i = 0; i < B * K; ++i) d_out_b[i % K] += d_logits[i];
+
+  std::vector<float> d_features(B * F);
+  if (config_.dense_hidden > 0) {
+    const auto D = static_cast<std::size_t>(config_.dense_hidden);
+    cpu::sgemm(Trans::kYes, Trans::kNo, static_cast<int>(K), static_cast<int>(D),
+               static_cast<int>(B), 1.0f, d_logits.data(), static_cast<int>(K), hidden_act_.data(),
+               static_cast<int>(D), 1.0f, params_.grad(output_w_), static_cast<int>(D));
+    std::vector<float> d_hidden(B * D);
+    cpu::sgemm(Trans::kNo, Trans::kNo, static_cast<int>(B), static_cast<int>(D),
+               static_cast<int>(K), 1.0f, d_logits.data(), static_cast<int>(K),
+               params_.value(output_w_), static_cast<int>(D), 0.0f, d_hidden.data(),
+               static_cast<int>(D));
+    float* d_hidden_b = params_.grad(hidden_b_);
+    for (std::size_t i = 0; i < B * D; ++i) {
+      const float a = hidden_act_[i];
+      d_hidden[i] *= config_.dense_activation == Activation::kRelu
+                         ? (hidden_pre_[i] > 0.0f ? 1.0f : 0.0f)
+                         : 1.0f - a * a;
+      d_hidden_b[i % D] += d_hidden[i];
+    }
+    cpu::sgemm(Trans::kYes, Trans::kNo, static_cast<int>(D), static_cast<int>(F),
+               static_cast<int>(B), 1.0f, d_hidden.data(), static_cast<int>(D), features_.data(),
+               static_cast<int>(F), 1.0f, params_.grad(hidden_w_), static_cast<int>(F));
+    cpu::sgemm(Trans::kNo, Trans::kNo, static_cast<int>(B), static_cast<int>(F),
+               static_cast<int>(D), 1.0f, d_hidden.data(), static_cast<int>(D),
+               params_.value(hidden_w_), static_cast<int>(F), 0.0f, d_features.data(),
+               static_cast<int>(F));
+  } else {
+    cpu::sgemm(Trans::kYes, Trans::kNo, static_cast<int>(K), static_cast<int>(F),
+               static_cast<int>(B), 1.0f, d_logits.data(), static_cast<int>(K), features_.data(),
+               static_cast<int>(F), 1.0f, params_.grad(output_w_), static_cast<int>(F));
+    cpu::sgemm(Trans::kNo, Trans::kNo, static_cast<int>(B), static_cast<int>(F),
+               static_cast<int>(K), 1.0f, d_logits.data(), static_cast<int>(K),
+               params_.value(output_w_), static_cast<int>(F), 0.0f, d_features.data(),
+               static_cast<int>(F));
+  }
+  std::vector<float> d_joined;
+  readout_backward(d_features, d_joined);
+
+  // Down the stack: split the joined gradient by direction, run each direction's backward and
+  // sum their input gradients, then undo the dropout that fed the layer.
+  std::vector<float> d_h(rows * H), d_input, d_direction;
+  for (int l = config_.layers - 1; l >= 0; --l) {
+    const auto in = static_cast<std::size_t>(l == 0 ? config_.embed : config_.feature_size());
+    d_input.assign(rows * in, 0.0f);
+    d_direction.resize(rows * in);
+    for (int d = 0; d < dirs; ++d) {
+      for (std::size_t r = 0; r < rows; ++r) {
+        const float* src = d_joined.data() + at(r, F) + static_cast<std::size_t>(d) * H;
+        std::copy(src, src + H, d_h.data() + at(r, H));
+      }
+      RecurrentSlot& slot = recurrent_[static_cast<std::size_t>(l * dirs + d)];
+      slot.layer.backward(layout_, inputs_[static_cast<std::size_t>(l)].data(),
+                          outputs_[static_cast<std::size_t>(l * dirs + d)].data(), d_h.data(),
+                          params_of(slot), grads_of(slot), d_direction.data());
+      for (std::size_t i = 0; i < d_input.size(); ++i) d_input[i] += d_direction[i];
+    }
+    apply_dropout(d_input, static_cast<std::uint32_t>(l));  // the stream that fed layer l
+    d_joined.swap(d_input);
+  }
+
+  // Embedding: scatter-add each packed row's gradient into its token's row.
+  float* table_grad = params_.grad(embedding_);
+  for (int s = 0; s < layout_.sequences(); ++s) {
+    const std::int32_t* tokens =
+        batch.tokens.data() +
+        at(static_cast<std::size_t>(layout_.order[static_cast<std::size_t>(s)]), batch.max_len);
+    for (int t = 0; t < layout_.lengths[static_cast<std::size_t>(s)]; ++t) {
+      const float* d_row = d_joined.data() + at(static_cast<std::size_t>(layout_.row(s, t)), E);
+      float* g = table_grad + at(static_cast<std::size_t>(tokens[t]), E);
+      for (std::size_t j = 0; j < E; ++j) g[j] += d_row[j];
+    }
+  }
+}
+
+std::vector<float> Model::logits() const {
+  const auto K = static_cast<std::size_t>(config_.classes);
+  std::vector<float> out(logits_.size());
+  for (int s = 0; s < layout_.sequences(); ++s) {
+    std::copy(
+        logits_.data() + at(static_cast<std::size_t>(s), K),
+        logits_.data() + at(static_cast<std::size_t>(s), K) + K,
+        out.data() + at(static_cast<std::size_t>(layout_.order[static_cast<std::size_t>(s)]), K));
+  }
+  return out;
+}
+
+}  // namespace engine

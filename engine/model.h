@@ -1,0 +1,85 @@
+// The classifier: embedding -> recurrent stack (layers x directions, dropout on the embedding
+// output and between layers) -> readout (last | mean | max over each sequence's valid steps)
+// -> optional hidden dense layer -> dense to K classes -> softmax cross-entropy.
+//
+// Batches run packed (layers/packed_sequence.h): padding never enters a computation, so a
+// result never depends on how much padding a batch carries. train_step ACCUMULATES the gradient
+// of the SUM of the batch's losses into the parameter arena; the trainer divides by the number
+// of examples once per optimizer step (so k accumulated micro-batches equal one batch k times
+// larger, and data-parallel ranks average in one place).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "engine/model_config.h"
+#include "engine/parameters.h"
+#include "io/loader.h"
+#include "layers/packed_sequence.h"
+#include "layers/recurrent_layer.h"
+
+namespace engine {
+
+struct StepResult {
+  double loss_sum = 0;  // sum over the batch of each example's (class-weighted) loss
+  std::int64_t rows = 0;
+  std::int64_t correct = 0;
+  std::vector<std::int32_t> predictions;  // batch order
+};
+
+class Model {
+ public:
+  explicit Model(ModelConfig config);
+  const ModelConfig& config() const { return config_; }
+  ParameterArena& parameters() { return params_; }
+  const ParameterArena& parameters() const { return params_; }
+
+  // Fresh weights from `seed`, with PyTorch's default distributions: embedding N(0, 1) with
+  // the <pad> row at zero, recurrent weights and biases U(-1/sqrt(H), 1/sqrt(H)), dense layers
+  // U(-1/sqrt(fan_in), 1/sqrt(fan_in)).
+  void initialize(std::uint64_t seed);
+
+  StepResult evaluate(const io::Batch& batch);
+  // dropout_seed and dropout_step pick the dropout masks (give each micro-batch its own step).
+  StepResult train_step(const io::Batch& batch, std::uint64_t dropout_seed,
+                        std::uint64_t dropout_step);
+
+  // Logits of the last forward pass, [rows x classes] in batch order.
+  std::vector<float> logits() const;
+
+ private:
+  struct RecurrentSlot {
+    RecurrentLayer layer;
+    std::size_t w_ih, w_hh, b_ih, b_hh;  // parameter indices
+  };
+
+  StepResult forward(const io::Batch& batch, bool training);
+  void backward(const io::Batch& batch);
+  void apply_dropout(std::vector<float>& values, std::uint32_t stream) const;
+  void readout_forward();
+  void readout_backward(const std::vector<float>& d_features, std::vector<float>& d_top) const;
+  RecurrentParams params_of(const RecurrentSlot& slot) const;
+  RecurrentGrads grads_of(const RecurrentSlot& slot);
+
+  ModelConfig config_;
+  ParameterArena params_;
+  std::size_t embedding_ = 0, hidden_w_ = 0, hidden_b_ = 0, output_w_ = 0, output_b_ = 0;
+  std::vector<RecurrentSlot> recurrent_;  // layer-major: [layer * directions + direction]
+
+  // Forward state, kept for backward.
+  bool training_ = false;
+  std::uint64_t dropout_seed_ = 0;
+  std::uint64_t dropout_step_ = 0;
+  PackedLayout layout_;
+  std::vector<std::vector<float>> inputs_;      // per layer: its input, after dropout
+  std::vector<std::vector<float>> outputs_;     // per layer and direction: [rows x H]
+  std::vector<float> top_;                      // last layer, directions side by side [rows x F]
+  std::vector<float> features_;                 // [sequences x F], sorted order
+  std::vector<int> argmax_rows_;                // max readout: the row each feature came from
+  std::vector<float> hidden_pre_, hidden_act_;  // [sequences x D]
+  std::vector<float> logits_;                   // [sequences x K], sorted order
+  std::vector<std::int32_t> sorted_labels_;
+};
+
+}  // namespace engine

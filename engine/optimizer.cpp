@@ -1,0 +1,83 @@
+#include "engine/optimizer.h"
+
+#include <cmath>
+#include <stdexcept>
+
+#include "kernels/math/optimizers.h"
+
+namespace engine {
+
+std::string optimizer_name(OptimizerKind kind) {
+  switch (kind) {
+    case OptimizerKind::kSgd:
+      return "sgd";
+    case OptimizerKind::kAdam:
+      return "adam";
+    case OptimizerKind::kAdamW:
+      return "adamw";
+  }
+  return "?";
+}
+
+OptimizerKind parse_optimizer(const std::string& name) {
+  if (name == "sgd") return OptimizerKind::kSgd;
+  if (name == "adam") return OptimizerKind::kAdam;
+  if (name == "adamw") return OptimizerKind::kAdamW;
+  throw std::invalid_argument("optimizer: '" + name + "' is not one of adam, adamw, sgd");
+}
+
+Optimizer::Optimizer(OptimizerConfig config, std::size_t size)
+    : config_(config),
+      first_(size, 0.0f),
+      second_(config.kind == OptimizerKind::kSgd ? 0 : size, 0.0f) {}
+
+void Optimizer::step(std::span<float> values, std::span<const float> grads, float lr) {
+  if (values.size() != first_.size() || grads.size() != first_.size()) {
+    throw std::invalid_argument("optimizer: arena sizes differ");
+  }
+  ++steps_;
+  if (config_.kind == OptimizerKind::kSgd) {
+    const math::SgdStep s{lr, config_.momentum, config_.weight_decay, config_.nesterov,
+                          steps_ == 1};
+    for (std::size_t i = 0; i < values.size(); ++i)
+      math::sgd_update(values[i], grads[i], first_[i], s);
+    return;
+  }
+  const auto t = static_cast<double>(steps_);
+  const math::AdamStep s{lr,
+                         config_.beta1,
+                         config_.beta2,
+                         config_.eps,
+                         config_.weight_decay,
+                         config_.kind == OptimizerKind::kAdamW,
+                         static_cast<float>(1.0 - std::pow(static_cast<double>(config_.beta1), t)),
+                         static_cast<float>(1.0 - std::pow(static_cast<double>(config_.beta2), t))};
+  for (std::size_t i = 0; i < values.size(); ++i)
+    math::adam_update(values[i], grads[i], first_[i], second_[i], s);
+}
+
+void Optimizer::restore(std::int64_t steps, std::span<const float> first,
+                        std::span<const float> second) {
+  if (first.size() != first_.size() || second.size() != second_.size()) {
+    throw std::invalid_argument("optimizer state has " + std::to_string(first.size()) + "/" +
+                                std::to_string(second.size()) + " values, the model needs " +
+                                std::to_string(first_.size()) + "/" +
+                                std::to_string(second_.size()));
+  }
+  steps_ = steps;
+  first_.assign(first.begin(), first.end());
+  second_.assign(second.begin(), second.end());
+}
+
+double clip_global_norm(std::span<float> grads, double max_norm) {
+  double sum = 0;
+  for (const float g : grads) sum += static_cast<double>(g) * g;
+  const double norm = std::sqrt(sum);
+  if (max_norm > 0 && norm > max_norm) {
+    const auto scale = static_cast<float>(max_norm / (norm + 1e-6));
+    for (float& g : grads) g *= scale;
+  }
+  return norm;
+}
+
+}  // namespace engine

@@ -1,0 +1,377 @@
+#include "engine/trainer.h"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+
+#include "engine/checkpoint.h"
+#include "engine/evaluate.h"
+#include "engine/model.h"
+#include "engine/optimizer.h"
+#include "io/data_error.h"
+#include "io/dataset.h"
+#include "io/loader.h"
+#include "kernels/cpu/gemm.h"
+
+namespace engine {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// The trainer's position, saved in every checkpoint's "progress".
+struct Progress {
+  std::int64_t step = 0;           // optimizer steps taken
+  std::int64_t micro_batches = 0;  // batches consumed (picks dropout masks)
+  int epoch = 0;
+  double epoch_loss_sum = 0;
+  std::int64_t epoch_correct = 0;
+  std::int64_t epoch_rows = 0;
+  double best_metric = std::numeric_limits<double>::quiet_NaN();
+  std::int64_t best_step = -1;
+  int bad_evaluations = 0;
+  io::LoaderPosition loader;
+
+  json to_json() const {
+    return {{"step", step},
+            {"micro_batches", micro_batches},
+            {"epoch", epoch},
+            {"epoch_loss_sum", epoch_loss_sum},
+            {"epoch_correct", epoch_correct},
+            {"epoch_rows", epoch_rows},
+            {"best_metric", std::isnan(best_metric) ? json(nullptr) : json(best_metric)},
+            {"best_step", best_step},
+            {"bad_evaluations", bad_evaluations},
+            {"loader",
+             {{"seed", loader.seed},
+              {"epoch", loader.epoch},
+              {"step", loader.step},
+              {"rank", loader.rank},
+              {"world_size", loader.world_size}}}};
+  }
+  static Progress from_json(const json& j) {
+    Progress p;
+    p.step = j.at("step");
+    p.micro_batches = j.at("micro_batches");
+    p.epoch = j.at("epoch");
+    p.epoch_loss_sum = j.at("epoch_loss_sum");
+    p.epoch_correct = j.at("epoch_correct");
+    p.epoch_rows = j.at("epoch_rows");
+    p.best_metric = j.at("best_metric").is_null() ? std::numeric_limits<double>::quiet_NaN()
+                                                  : j.at("best_metric").get<double>();
+    p.best_step = j.at("best_step");
+    p.bad_evaluations = j.at("bad_evaluations");
+    const json& l = j.at("loader");
+    p.loader = {l.at("seed"), l.at("epoch"), l.at("step"), l.at("rank"), l.at("world_size")};
+    return p;
+  }
+};
+
+void write_text_atomically(const fs::path& path, const std::string& text) {
+  const fs::path tmp = path.string() + ".tmp";
+  {
+    std::ofstream out(tmp);
+    out << text;
+    if (!out) throw std::runtime_error(path.string() + ": cannot write");
+  }
+  fs::rename(tmp, path);
+}
+
+// Keeps the lines of a JSONL file whose "step" is at most `step` (the rest belong to a run
+// that was interrupted after its last checkpoint).
+void truncate_jsonl(const fs::path& path, std::int64_t step) {
+  if (!fs::exists(path)) return;
+  std::ifstream in(path);
+  std::string kept, line;
+  while (std::getline(in, line)) {
+    if (!line.empty() && json::parse(line).at("step").get<std::int64_t>() <= step)
+      kept += line + "\n";
+  }
+  in.close();
+  write_text_atomically(path, kept);
+}
+
+std::string format_duration(double seconds) {
+  const auto s = static_cast<long long>(seconds + 0.5);
+  char text[32];
+  std::snprintf(text, sizeof text, "%lld:%02lld:%02lld", s / 3600, (s / 60) % 60, s % 60);
+  return text;
+}
+
+bool higher_is_better(const std::string& metric) {
+  return metric != "valid_loss";
+}
+
+}  // namespace
+
+TrainOutcome train(const TrainConfig& cfg, const LogFunction& info, const LogFunction& warn) {
+  cpu::set_blas_threads(cfg.threads);
+  const io::DatasetInfo dataset = io::DatasetInfo::load(cfg.data);
+  const auto train_data = std::make_shared<const io::SplitData>(io::load_split(dataset, "train"));
+  std::shared_ptr<const io::SplitData> valid_data, test_data;
+  if (dataset.has_split("valid"))
+    valid_data = std::make_shared<const io::SplitData>(io::load_split(dataset, "valid"));
+  if (dataset.has_split("test"))
+    test_data = std::make_shared<const io::SplitData>(io::load_split(dataset, "test"));
+  const ModelConfig model_config =
+      cfg.model_config(dataset.vocab_size, static_cast<int>(dataset.num_classes()));
+
+  const fs::path run(cfg.out);
+  const fs::path checkpoints = run / "checkpoints";
+  std::error_code error;
+  fs::create_directories(checkpoints, error);
+  if (error || ::access(checkpoints.c_str(), W_OK) != 0) {
+    throw std::runtime_error("--out " + cfg.out + ": cannot create or write the run directory");
+  }
+
+  Model model(model_config);
+  Optimizer optimizer(cfg.optimizer_config(), model.parameters().size());
+  io::BatchLoader loader(train_data, {.batch_size = cfg.batch_size,
+                                      .seed = cfg.seed,
+                                      .shuffle = true,
+                                      .bucket_batches = cfg.bucket_batches,
+                                      .prefetch = 2});
+  const std::int64_t steps_per_epoch =
+      (loader.steps_per_epoch() + cfg.accum_steps - 1) / cfg.accum_steps;
+  std::int64_t total_steps = steps_per_epoch * cfg.epochs;
+  if (cfg.max_steps > 0) total_steps = std::min(total_steps, cfg.max_steps);
+  const LrSchedule schedule = cfg.lr_schedule(total_steps);
+  const json config_json = cfg.to_json();
+
+  Progress progress;
+  std::optional<Checkpoint> resumed;
+  if (cfg.resume == "auto") {
+    if (auto found = newest_valid_checkpoint(checkpoints.string(), warn)) {
+      info("[train] resuming from " + found->first);
+      resumed = std::move(found->second);
+    } else {
+      info("[train] no checkpoint in " + checkpoints.string() + ": starting a new run");
+    }
+  } else if (!cfg.resume.empty()) {
+    info("[train] resuming from " + cfg.resume);
+    resumed = load_checkpoint(cfg.resume);
+  } else if (newest_valid_checkpoint(checkpoints.string(), [](const std::string&) {})) {
+    throw std::runtime_error(
+        "--out " + cfg.out +
+        " already holds a run: continue it with --resume auto, or choose another --out");
+  }
+  if (resumed) {
+    if (resumed->model_config.to_json() != model_config.to_json()) {
+      throw std::runtime_error("the checkpoint's model (" + resumed->model_config.to_json().dump() +
+                               ") differs from the configured one (" +
+                               model_config.to_json().dump() + ")");
+    }
+    if (resumed->dataset_fingerprint != dataset.fingerprint()) {
+      throw std::runtime_error("the checkpoint was trained on another dataset (fingerprint " +
+                               resumed->dataset_fingerprint + ", " + cfg.data + " has " +
+                               dataset.fingerprint() + ")");
+    }
+    load_parameters(*resumed, model);
+    optimizer.restore(resumed->optimizer_steps, resumed->first_moment, resumed->second_moment);
+    progress = Progress::from_json(resumed->progress);
+    loader.restore(progress.loader);
+    truncate_jsonl(run / "steps.jsonl", progress.step);
+    truncate_jsonl(run / "curves.jsonl", progress.step);
+  } else {
+    model.initialize(cfg.seed);
+    for (const char* name : {"steps.jsonl", "curves.jsonl", "curves.csv"})
+      fs::remove(run / name, error);
+  }
+  write_text_atomically(run / "config.yaml", cfg.to_yaml());
+  if (!cfg.quiet) {
+    info("[train] configuration:\n" + cfg.to_yaml());
+    info("[train] model: " + std::to_string(model.parameters().size()) + " parameters; " +
+         std::to_string(train_data->size()) + " training examples, " +
+         std::to_string(steps_per_epoch) + " steps per epoch");
+  }
+
+  std::ofstream steps_log(run / "steps.jsonl", std::ios::app);
+  std::ofstream curves_log(run / "curves.jsonl", std::ios::app);
+  const bool fresh_csv = !fs::exists(run / "curves.csv");
+  std::ofstream curves_csv(run / "curves.csv", std::ios::app);
+  if (fresh_csv)
+    curves_csv
+        << "epoch,step,train_loss,train_accuracy,valid_loss,valid_accuracy,valid_macro_f1,lr\n";
+
+  const auto save = [&](const fs::path& path, const Optimizer* opt) {
+    progress.loader = loader.position();
+    save_checkpoint(path.string(), model, opt, config_json, dataset.class_names,
+                    dataset.fingerprint(), progress.to_json());
+  };
+  const auto checkpoint_now = [&] {
+    save(checkpoints / checkpoint_file_name(progress.step), &optimizer);
+    prune_checkpoints(checkpoints.string(), cfg.keep_last);
+  };
+
+  TrainOutcome outcome;
+  bool stop = false;
+  const auto validate = [&] {
+    const double train_loss =
+        progress.epoch_rows ? progress.epoch_loss_sum / static_cast<double>(progress.epoch_rows)
+                            : 0.0;
+    const double train_accuracy =
+        progress.epoch_rows
+            ? static_cast<double>(progress.epoch_correct) / static_cast<double>(progress.epoch_rows)
+            : 0.0;
+    json line = {{"epoch", progress.epoch},
+                 {"step", progress.step},
+                 {"train_loss", train_loss},
+                 {"train_accuracy", train_accuracy},
+                 {"lr", schedule.at(std::max<std::int64_t>(progress.step - 1, 0))}};
+    if (valid_data) {
+      const EvalResult valid = evaluate_split(model, valid_data, cfg.batch_size);
+      line["valid_loss"] = valid.loss;
+      line["valid_accuracy"] = valid.confusion.accuracy();
+      line["valid_macro_f1"] = valid.confusion.macro_f1();
+      const double value = line[cfg.early_stop_metric].get<double>();
+      const bool improved =
+          std::isnan(progress.best_metric) ||
+          (higher_is_better(cfg.early_stop_metric) ? value > progress.best_metric
+                                                   : value < progress.best_metric);
+      if (improved) {
+        progress.best_metric = value;
+        progress.best_step = progress.step;
+        progress.bad_evaluations = 0;
+        save(run / "best.h5", nullptr);
+      } else if (cfg.patience > 0 && ++progress.bad_evaluations >= cfg.patience) {
+        info("[train] early stop: " + cfg.early_stop_metric + " has not improved in " +
+             std::to_string(cfg.patience) + " validations (best " +
+             std::to_string(progress.best_metric) + " at step " +
+             std::to_string(progress.best_step) + ")");
+        outcome.stopped_early = true;
+        stop = true;
+      }
+      char text[256];
+      std::snprintf(text, sizeof text,
+                    "[train] epoch %d step %lld: train loss %.4f acc %.4f | valid loss %.4f acc "
+                    "%.4f macro-F1 %.4f%s",
+                    progress.epoch + 1, static_cast<long long>(progress.step), train_loss,
+                    train_accuracy, valid.loss, valid.confusion.accuracy(),
+                    valid.confusion.macro_f1(), improved ? " (best)" : "");
+      info(text);
+    }
+    curves_log << line.dump() << '\n' << std::flush;
+    const auto field = [&](const char* key) {
+      return line.contains(key) ? std::to_string(line[key].get<double>()) : std::string();
+    };
+    curves_csv << progress.epoch << ',' << progress.step << ',' << field("train_loss") << ','
+               << field("train_accuracy") << ',' << field("valid_loss") << ','
+               << field("valid_accuracy") << ',' << field("valid_macro_f1") << ',' << field("lr")
+               << '\n'
+               << std::flush;
+  };
+
+  const bool tty = ::isatty(STDERR_FILENO) != 0 && !cfg.quiet;
+  const auto start = Clock::now();
+  const std::int64_t start_step = progress.step;
+  std::int64_t rows_since_start = 0;
+  io::Batch batch;
+  auto params = model.parameters().values();
+  auto grads = model.parameters().grads();
+  while (!stop && progress.epoch < cfg.epochs) {
+    model.parameters().zero_grads();
+    double loss_sum = 0;
+    std::int64_t rows = 0, correct = 0;
+    bool epoch_done = false;
+    for (int a = 0; a < cfg.accum_steps; ++a) {
+      if (!loader.next(batch)) {
+        epoch_done = true;
+        break;
+      }
+      const StepResult r =
+          model.train_step(batch, cfg.seed, static_cast<std::uint64_t>(progress.micro_batches++));
+      loss_sum += r.loss_sum;
+      rows += r.rows;
+      correct += r.correct;
+    }
+    if (rows > 0) {
+      const float inverse = 1.0f / static_cast<float>(rows);
+      for (float& g : grads) g *= inverse;
+      const double norm = clip_global_norm(grads, cfg.clip_norm);
+      const double lr = schedule.at(progress.step);
+      optimizer.step(params, grads, static_cast<float>(lr));
+      ++progress.step;
+      progress.epoch_loss_sum += loss_sum;
+      progress.epoch_correct += correct;
+      progress.epoch_rows += rows;
+      rows_since_start += rows;
+      char line[160];
+      std::snprintf(line, sizeof line,
+                    "{\"step\":%lld,\"epoch\":%d,\"loss\":%.9g,\"accuracy\":%.6f,\"lr\":%.9g,"
+                    "\"grad_norm\":%.9g}",
+                    static_cast<long long>(progress.step), progress.epoch,
+                    loss_sum / static_cast<double>(rows),
+                    static_cast<double>(correct) / static_cast<double>(rows), lr, norm);
+      steps_log << line << '\n' << std::flush;
+
+      const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
+      if (tty || (cfg.log_every > 0 && progress.step % cfg.log_every == 0)) {
+        const double per_step = elapsed / static_cast<double>(progress.step - start_step);
+        char text[256];
+        std::snprintf(
+            text, sizeof text,
+            "epoch %d/%d step %lld/%lld loss %.4f acc %.3f lr %.2e %.0f samples/s ETA %s",
+            progress.epoch + 1, cfg.epochs, static_cast<long long>(progress.step),
+            static_cast<long long>(total_steps),
+            progress.epoch_loss_sum / static_cast<double>(progress.epoch_rows),
+            static_cast<double>(progress.epoch_correct) / static_cast<double>(progress.epoch_rows),
+            lr, static_cast<double>(rows_since_start) / elapsed,
+            format_duration(per_step * static_cast<double>(total_steps - progress.step)).c_str());
+        if (tty) {
+          std::fprintf(stderr, "\r%s\x1b[K", text);
+        } else {
+          info(std::string("[train] ") + text);
+        }
+      }
+      if (cfg.eval_every > 0 && progress.step % cfg.eval_every == 0) {
+        if (tty) std::fprintf(stderr, "\n");
+        validate();
+      }
+      if (cfg.checkpoint_every > 0 && progress.step % cfg.checkpoint_every == 0) checkpoint_now();
+      if (cfg.max_steps > 0 && progress.step >= cfg.max_steps) stop = true;
+    }
+    if (epoch_done) {
+      if (tty) std::fprintf(stderr, "\n");
+      if (cfg.eval_every == 0) validate();
+      ++progress.epoch;
+      ++outcome.epochs_completed;
+      progress.epoch_loss_sum = 0;
+      progress.epoch_correct = progress.epoch_rows = 0;
+      checkpoint_now();
+    }
+  }
+  if (tty) std::fprintf(stderr, "\n");
+  checkpoint_now();
+  outcome.steps = progress.step;
+  outcome.best_metric = progress.best_metric;
+
+  // The model to report: the best by validation, or the final one when there is no validation.
+  if (valid_data && fs::exists(run / "best.h5")) {
+    load_parameters(load_checkpoint((run / "best.h5").string()), model);
+  } else {
+    save(run / "best.h5", nullptr);
+  }
+  if (test_data) {
+    const EvalResult test = evaluate_split(model, test_data, cfg.batch_size);
+    json report = test.confusion.report(dataset.class_names);
+    report["loss"] = test.loss;
+    report["split"] = "test";
+    report["checkpoint"] = (run / "best.h5").string();
+    report["step"] = progress.best_step >= 0 ? progress.best_step : progress.step;
+    write_text_atomically(run / "test_report.json", report.dump(2) + "\n");
+    outcome.test_accuracy = test.confusion.accuracy();
+    if (!cfg.quiet)
+      info("[eval] test split, best model:\n" + test.confusion.table(dataset.class_names));
+  }
+  return outcome;
+}
+
+}  // namespace engine

@@ -1,0 +1,36 @@
+// The training loop: batches from the loader, forward/backward with gradient accumulation,
+// one division by the example count, clipping, the LR schedule and the optimizer; validation
+// each epoch (or every N steps) with early stopping on a chosen metric, keeping the best model;
+// checkpoints (every N steps and at epoch ends) with exact resume; learning curves; and the
+// test-split report at the end. Deterministic given --seed and --threads.
+//
+// Run directory (--out):
+//   config.yaml          the resolved configuration
+//   checkpoints/ckpt-<step>.h5   the newest --keep-last checkpoints
+//   best.h5              the best model by --early-stop-metric (or the last, without validation)
+//   curves.csv, curves.jsonl     per validation: epoch, step, train and validation metrics, lr
+//   steps.jsonl          per optimizer step: step, epoch, loss, lr (what resume tests compare)
+//   test_report.json     the test split's report for best.h5 (when the dataset has a test split)
+#pragma once
+
+#include <functional>
+#include <string>
+
+#include "engine/train_config.h"
+
+namespace engine {
+
+using LogFunction = std::function<void(const std::string&)>;
+
+struct TrainOutcome {
+  std::int64_t steps = 0;
+  int epochs_completed = 0;
+  bool stopped_early = false;
+  double best_metric = 0;
+  double test_accuracy = -1;  // -1: no test split
+};
+
+// Runs training as configured; throws io::DataError or std::runtime_error with a clear message.
+TrainOutcome train(const TrainConfig& config, const LogFunction& info, const LogFunction& warn);
+
+}  // namespace engine
