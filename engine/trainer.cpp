@@ -112,7 +112,8 @@ bool higher_is_better(const std::string& metric) {
 
 }  // namespace
 
-TrainOutcome train(const TrainConfig& cfg, const LogFunction& info, const LogFunction& warn) {
+TrainOutcome train(const TrainConfig& cfg, const LogFunction& info, const LogFunction& warn,
+                   const StopRequest& stop_requested) {
   cpu::set_blas_threads(cfg.threads);
   const io::DatasetInfo dataset = io::DatasetInfo::load(cfg.data);
   const auto train_data = std::make_shared<const io::SplitData>(io::load_split(dataset, "train"));
@@ -337,6 +338,14 @@ TrainOutcome train(const TrainConfig& cfg, const LogFunction& info, const LogFun
       }
       if (cfg.checkpoint_every > 0 && progress.step % cfg.checkpoint_every == 0) checkpoint_now();
       if (cfg.max_steps > 0 && progress.step >= cfg.max_steps) stop = true;
+      if (stop_requested && stop_requested(progress.step)) {
+        checkpoint_now();
+        info("[train] stopped on request at step " + std::to_string(progress.step) +
+             "; continue with --resume auto");
+        outcome.interrupted = true;
+        outcome.steps = progress.step;
+        return outcome;
+      }
     }
     if (epoch_done) {
       if (tty) std::fprintf(stderr, "\n");

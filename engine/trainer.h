@@ -23,6 +23,7 @@ namespace engine {
 using LogFunction = std::function<void(const std::string&)>;
 
 struct TrainOutcome {
+  bool interrupted = false;  // stopped on request: checkpointed, resumable with --resume auto
   std::int64_t steps = 0;
   int epochs_completed = 0;
   bool stopped_early = false;
@@ -30,7 +31,11 @@ struct TrainOutcome {
   double test_accuracy = -1;  // -1: no test split
 };
 
+// Asked after every optimizer step (with the step count): true checkpoints and returns.
+using StopRequest = std::function<bool(std::int64_t step)>;
+
 // Runs training as configured; throws io::DataError or std::runtime_error with a clear message.
-TrainOutcome train(const TrainConfig& config, const LogFunction& info, const LogFunction& warn);
+TrainOutcome train(const TrainConfig& config, const LogFunction& info, const LogFunction& warn,
+                   const StopRequest& stop_requested = {});
 
 }  // namespace engine

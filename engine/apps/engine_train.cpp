@@ -3,11 +3,26 @@
 #include <spdlog/spdlog.h>
 
 #include <CLI/CLI.hpp>
+#include <atomic>
+#include <csignal>
 #include <cstdio>
 #include <exception>
 
 #include "engine/train_config.h"
 #include "engine/trainer.h"
+
+namespace {
+
+// Set by SIGTERM / SIGUSR1 (Slurm's pre-emption warning): the trainer checkpoints at the next
+// step boundary and exits with kInterruptedExit, so a batch script can requeue and resume.
+std::atomic<bool> stop_signal{false};
+constexpr int kInterruptedExit = 75;  // EX_TEMPFAIL
+
+extern "C" void request_stop(int) {
+  stop_signal.store(true);
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{
@@ -21,10 +36,14 @@ int main(int argc, char** argv) {
 
   spdlog::set_pattern("%v");
   if (config.quiet) spdlog::set_level(spdlog::level::warn);
+  std::signal(SIGTERM, request_stop);
+  std::signal(SIGUSR1, request_stop);
   try {
     const auto outcome = engine::train(
         config, [](const std::string& line) { spdlog::info("{}", line); },
-        [](const std::string& line) { spdlog::warn("warning: {}", line); });
+        [](const std::string& line) { spdlog::warn("warning: {}", line); },
+        [](std::int64_t) { return stop_signal.load(); });
+    if (outcome.interrupted) return kInterruptedExit;
     spdlog::info("[train] done: {} steps, {} epochs{}; run in {}", outcome.steps,
                  outcome.epochs_completed, outcome.stopped_early ? " (stopped early)" : "",
                  config.out);

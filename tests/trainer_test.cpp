@@ -1,0 +1,193 @@
+// The training loop end to end on small prepared datasets: exact resume, early stopping,
+// checkpoints that verify, the YAML configuration, engine_eval's report.
+#include "engine/trainer.h"
+
+#include <gtest/gtest.h>
+
+#include <CLI/CLI.hpp>
+#include <filesystem>
+#include <sstream>
+
+#include "engine/checkpoint.h"
+#include "io/data_error.h"
+#include "io/prep.h"
+#include "io/synthetic_corpus.h"
+#include "test_util.h"
+
+namespace engine {
+namespace {
+
+namespace fs = std::filesystem;
+const auto kQuiet = [](const std::string&) {};
+
+// A 3-class synthetic dataset with train/valid/test splits.
+std::string make_dataset(const test::ScratchDir& dir, std::int64_t rows = 600) {
+  std::ostringstream train, test;
+  io::write_synthetic_csv(
+      {.seed = 11, .classes = 3, .rows = rows, .vocab_words = 300, .min_words = 3, .max_words = 12},
+      train);
+  io::write_synthetic_csv(
+      {.seed = 12, .classes = 3, .rows = 90, .vocab_words = 300, .min_words = 3, .max_words = 12},
+      test);
+  io::PrepOptions options;
+  options.train_files = {test::write_file(dir.file("train.csv"), train.str())};
+  options.test_files = {test::write_file(dir.file("test.csv"), test.str())};
+  options.valid_fraction = 0.15;
+  options.out_dir = dir.file("ds");
+  io::prepare_dataset(options, kQuiet);
+  return options.out_dir;
+}
+
+TrainConfig small_run(const std::string& data, const std::string& out) {
+  TrainConfig c;
+  c.data = data;
+  c.out = out;
+  c.embed = 8;
+  c.hidden = 12;
+  c.layers = 2;
+  c.bidirectional = true;
+  c.dropout = 0.2f;
+  c.epochs = 2;
+  c.batch_size = 16;
+  c.accum_steps = 2;
+  c.clip_norm = 1.0;
+  c.schedule = "cosine";
+  c.warmup_steps = 3;
+  c.lr = 5e-3;
+  c.quiet = true;
+  c.log_every = 0;
+  return c;
+}
+
+TEST(Trainer, ResumingGivesBitIdenticalLossesAndParameters) {
+  test::ScratchDir dir;
+  const std::string data = make_dataset(dir);
+  // Uninterrupted.
+  TrainConfig straight = small_run(data, dir.file("straight"));
+  train(straight, kQuiet, kQuiet);
+  // Interrupted mid-epoch after step 7 (as on a pre-emption signal), then resumed.
+  TrainConfig first = small_run(data, dir.file("resumed"));
+  first.checkpoint_every = 5;
+  const auto partial = train(first, kQuiet, kQuiet, [](std::int64_t step) { return step == 7; });
+  EXPECT_TRUE(partial.interrupted);
+  EXPECT_EQ(partial.steps, 7);
+  TrainConfig second = small_run(data, dir.file("resumed"));
+  second.checkpoint_every = 5;
+  second.resume = "auto";
+  const auto finished = train(second, kQuiet, kQuiet);
+  EXPECT_EQ(finished.epochs_completed, 2);
+
+  const std::string a = test::read_file(dir.file("straight/steps.jsonl"));
+  const std::string b = test::read_file(dir.file("resumed/steps.jsonl"));
+  ASSERT_FALSE(a.empty());
+  EXPECT_EQ(a, b) << "per-step losses differ after resume";
+  const auto last = [](const std::string& run) {
+    std::vector<std::pair<std::int64_t, fs::path>> found;
+    for (const auto& e : fs::directory_iterator(run + "/checkpoints"))
+      found.emplace_back(0, e.path());
+    std::sort(found.begin(), found.end(),
+              [](const auto& x, const auto& y) { return x.second > y.second; });
+    return load_checkpoint(found.front().second.string()).values;
+  };
+  EXPECT_EQ(last(dir.file("straight")), last(dir.file("resumed")));
+}
+
+TEST(Trainer, CorruptNewestCheckpointFallsBackToThePreviousOne) {
+  test::ScratchDir dir;
+  const std::string data = make_dataset(dir, 300);
+  TrainConfig c = small_run(data, dir.file("run"));
+  c.checkpoint_every = 3;
+  c.max_steps = 6;
+  c.keep_last = 0;
+  train(c, kQuiet, kQuiet);
+  const std::string newest = dir.file("run/checkpoints/" + checkpoint_file_name(6));
+  const std::string bytes = test::read_file(newest);
+  test::write_file(newest, bytes.substr(0, bytes.size() * 2 / 3));
+  EXPECT_THROW(load_checkpoint(newest), io::DataError);
+  std::vector<std::string> warnings;
+  const auto found = newest_valid_checkpoint(dir.file("run/checkpoints"),
+                                             [&](const std::string& w) { warnings.push_back(w); });
+  ASSERT_TRUE(found.has_value());
+  EXPECT_EQ(found->first, dir.file("run/checkpoints/" + checkpoint_file_name(3)));
+  ASSERT_EQ(warnings.size(), 1u);
+  EXPECT_NE(warnings[0].find(newest), std::string::npos) << warnings[0];
+}
+
+TEST(Trainer, EarlyStoppingAndExistingRunProtection) {
+  test::ScratchDir dir;
+  const std::string data = make_dataset(dir, 300);
+  TrainConfig c = small_run(data, dir.file("run"));
+  c.lr = 1e-12;  // nothing improves after the first validation
+  c.schedule = "constant";
+  c.warmup_steps = 0;
+  c.epochs = 10;
+  c.patience = 1;
+  c.early_stop_metric = "valid_loss";
+  const auto outcome = train(c, kQuiet, kQuiet);
+  EXPECT_TRUE(outcome.stopped_early);
+  EXPECT_EQ(outcome.epochs_completed, 2);
+  EXPECT_TRUE(fs::exists(dir.file("run/best.h5")));
+  EXPECT_TRUE(fs::exists(dir.file("run/test_report.json")));
+  EXPECT_TRUE(fs::exists(dir.file("run/curves.csv")));
+  // The same --out without --resume would mix two runs: refused.
+  EXPECT_THROW(train(c, kQuiet, kQuiet), std::runtime_error);
+}
+
+TEST(TrainConfig, YamlFileWithFlagsOverriding) {
+  test::ScratchDir dir;
+  const std::string yaml =
+      test::write_file(dir.file("hp.yaml"),
+                       "hidden: 32\nbatch_size: 8\ncell: gru\nbidirectional: true\n"
+                       "class-weights: [1, 2, 0.5]\n");
+  const auto parse = [&](std::vector<std::string> args, TrainConfig& config) {
+    CLI::App app;
+    add_train_options(app, config);
+    args.insert(args.begin(), "engine_train");
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    int code = 0;
+    return parse_train_args(app, config, static_cast<int>(argv.size()), argv.data(), code);
+  };
+  TrainConfig config;
+  ASSERT_TRUE(parse({"--data", "d", "--out", "o", "--config", yaml, "--hidden", "16"}, config));
+  EXPECT_EQ(config.hidden, 16);  // the flag wins
+  EXPECT_EQ(config.batch_size, 8u);
+  EXPECT_EQ(config.cell, "gru");
+  EXPECT_TRUE(config.bidirectional);
+  EXPECT_EQ(config.class_weights, (std::vector<float>{1, 2, 0.5f}));
+  EXPECT_NE(config.to_yaml().find("hidden: 16"), std::string::npos);
+
+  test::write_file(dir.file("bad.yaml"), "hiden: 3\n");
+  TrainConfig other;
+  testing::internal::CaptureStderr();
+  testing::internal::CaptureStdout();
+  EXPECT_FALSE(parse({"--data", "d", "--out", "o", "--config", dir.file("bad.yaml")}, other));
+  const std::string said =
+      testing::internal::GetCapturedStderr() + testing::internal::GetCapturedStdout();
+  EXPECT_NE(said.find("unknown option 'hiden'"), std::string::npos) << said;
+}
+
+TEST(EngineEval, ReportMatchesTheTrainersTestReport) {
+  test::ScratchDir dir;
+  const std::string data = make_dataset(dir, 300);
+  TrainConfig c = small_run(data, dir.file("run"));
+  c.epochs = 1;
+  train(c, kQuiet, kQuiet);
+  const auto result =
+      test::run_command(std::string(ENGINE_BINARY_DIR "/engine/engine_eval --checkpoint ") +
+                        dir.file("run/best.h5") + " --data " + data + " --out " + dir.file("eval"));
+  ASSERT_EQ(result.exit_code, 0) << result.output;
+  const auto report = nlohmann::json::parse(test::read_file(dir.file("eval/report.json")));
+  const auto trained = nlohmann::json::parse(test::read_file(dir.file("run/test_report.json")));
+  EXPECT_DOUBLE_EQ(report["accuracy"].get<double>(), trained["accuracy"].get<double>());
+  EXPECT_EQ(report["confusion_matrix"], trained["confusion_matrix"]);
+  EXPECT_NE(result.output.find("macro_avg"), std::string::npos);
+  const auto missing =
+      test::run_command(std::string(ENGINE_BINARY_DIR "/engine/engine_eval --checkpoint ") +
+                        dir.file("run/best.h5") + " --data " + dir.file("nope"));
+  EXPECT_EQ(missing.exit_code, 1);
+  EXPECT_NE(missing.output.find("nope/manifest.json"), std::string::npos) << missing.output;
+}
+
+}  // namespace
+}  // namespace engine
