@@ -404,4 +404,33 @@ std::vector<float> Model::logits() const {
   return out;
 }
 
+std::vector<float> Model::top_outputs(std::size_t max_len) const {
+  const auto F = static_cast<std::size_t>(config_.feature_size());
+  std::vector<float> out(static_cast<std::size_t>(layout_.sequences()) * max_len * F, 0.0f);
+  for (int s = 0; s < layout_.sequences(); ++s) {
+    const auto b = static_cast<std::size_t>(layout_.order[static_cast<std::size_t>(s)]);
+    for (int t = 0; t < layout_.lengths[static_cast<std::size_t>(s)]; ++t) {
+      const float* row = top_.data() + at(static_cast<std::size_t>(layout_.row(s, t)), F);
+      std::copy(row, row + F, out.data() + (b * max_len + static_cast<std::size_t>(t)) * F);
+    }
+  }
+  return out;
+}
+
+std::vector<float> Model::final_states() const {
+  const auto H = static_cast<std::size_t>(config_.hidden);
+  const auto B = static_cast<std::size_t>(layout_.sequences());
+  std::vector<float> out(recurrent_.size() * B * H);
+  for (std::size_t k = 0; k < recurrent_.size(); ++k) {
+    const bool reverse = k % static_cast<std::size_t>(config_.directions()) == 1;
+    for (int s = 0; s < layout_.sequences(); ++s) {
+      const int step = reverse ? 0 : layout_.lengths[static_cast<std::size_t>(s)] - 1;
+      const float* h = outputs_[k].data() + at(static_cast<std::size_t>(layout_.row(s, step)), H);
+      const auto b = static_cast<std::size_t>(layout_.order[static_cast<std::size_t>(s)]);
+      std::copy(h, h + H, out.data() + (k * B + b) * H);
+    }
+  }
+  return out;
+}
+
 }  // namespace engine

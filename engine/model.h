@@ -47,6 +47,11 @@ class Model {
 
   // Logits of the last forward pass, [rows x classes] in batch order.
   std::vector<float> logits() const;
+  // Top-layer outputs of the last forward pass, [rows x max_len x features] in batch order,
+  // zero past each sequence's length (what PyTorch's pad_packed_sequence returns).
+  std::vector<float> top_outputs(std::size_t max_len) const;
+  // Every layer's and direction's final state, [layers * directions x rows x hidden] (h_n).
+  std::vector<float> final_states() const;
 
  private:
   struct RecurrentSlot {

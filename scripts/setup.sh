@@ -15,6 +15,7 @@ packages=(
   libopenblas-dev                     # CPU GEMM
   nlohmann-json3-dev libyaml-cpp-dev libspdlog-dev   # JSON, YAML configs, logging
   python3 python3-h5py python3-numpy  # test helpers read shards with h5py
+  python3-torch                       # the PyTorch parity tests and benchmark peer
   fortunes fortunes-min               # the default corpus
 )
 missing=()
