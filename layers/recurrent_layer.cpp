@@ -4,7 +4,7 @@
 #include <stdexcept>
 
 #include "kernels/cpu/gemm.h"
-#include "kernels/math/rnn_cells.h"
+#include "kernels/cpu/rnn_pointwise.h"
 
 namespace engine {
 
@@ -49,7 +49,8 @@ RecurrentLayer::RecurrentLayer(CellType cell, int input_size, int hidden_size, b
       input_(input_size),
       hidden_(hidden_size),
       gates_(gate_count(cell)),
-      reverse_(reverse) {
+      reverse_(reverse),
+      zeros_(static_cast<std::size_t>(std::max(hidden_size, 0)), 0.0f) {
   if (input_size < 1 || hidden_size < 1)
     throw std::invalid_argument("recurrent layer: sizes must be >= 1");
 }
@@ -100,39 +101,17 @@ void RecurrentLayer::forward(const PackedLayout& layout, const float* x,
       const float* u = recurrent_.data() + at(s, GH);
       float* out = h + at(row, H);
       switch (cell_) {
-        case CellType::kLstm: {
-          float* keep = saved_.data() + at(row, 4 * H);
-          float* c = cell_state_.data() + at(row, H);
-          const float* c_prev = prow >= 0 ? cell_state_.data() + at(prow, H) : nullptr;
-          for (int j = 0; j < H; ++j) {
-            const auto unit =
-                math::lstm_forward(p[j] + u[j], p[H + j] + u[H + j], p[2 * H + j] + u[2 * H + j],
-                                   p[3 * H + j] + u[3 * H + j], c_prev ? c_prev[j] : 0.0f);
-            keep[j] = unit.i;
-            keep[H + j] = unit.f;
-            keep[2 * H + j] = unit.g;
-            keep[3 * H + j] = unit.o;
-            c[j] = unit.c;
-            out[j] = unit.h;
-          }
+        case CellType::kLstm:
+          cpu::lstm_forward_row(
+              H, p, u, prow >= 0 ? cell_state_.data() + at(prow, H) : zeros_.data(),
+              saved_.data() + at(row, 4 * H), cell_state_.data() + at(row, H), out);
           break;
-        }
-        case CellType::kGru: {
-          float* keep = saved_.data() + at(row, 4 * H);
-          const float* h_prev = prow >= 0 ? h + at(prow, H) : nullptr;
-          for (int j = 0; j < H; ++j) {
-            const auto unit = math::gru_forward(p[j], p[H + j], p[2 * H + j], u[j], u[H + j],
-                                                u[2 * H + j], h_prev ? h_prev[j] : 0.0f);
-            keep[j] = unit.r;
-            keep[H + j] = unit.z;
-            keep[2 * H + j] = unit.n;
-            keep[3 * H + j] = u[2 * H + j];
-            out[j] = unit.h;
-          }
+        case CellType::kGru:
+          cpu::gru_forward_row(H, p, u, prow >= 0 ? h + at(prow, H) : zeros_.data(),
+                               saved_.data() + at(row, 4 * H), out);
           break;
-        }
         case CellType::kRnn:
-          for (int j = 0; j < H; ++j) out[j] = math::rnn_forward(p[j] + u[j]);
+          cpu::rnn_forward_row(H, p, u, out);
           break;
       }
     }
@@ -167,45 +146,19 @@ void RecurrentLayer::backward(const PackedLayout& layout, const float* x, const 
       float* carry = h_carry_.data() + at(s, H);
       float* dp = d_projection + at(row, GH);
       switch (cell_) {
-        case CellType::kLstm: {
-          const float* keep = saved_.data() + at(row, 4 * H);
-          const float* c = cell_state_.data() + at(row, H);
-          const float* c_prev = prow >= 0 ? cell_state_.data() + at(prow, H) : nullptr;
-          float* dc = c_carry_.data() + at(s, H);
-          for (int j = 0; j < H; ++j) {
-            const auto d =
-                math::lstm_backward(keep[j], keep[H + j], keep[2 * H + j], keep[3 * H + j], c[j],
-                                    c_prev ? c_prev[j] : 0.0f, dh_row[j] + carry[j], dc[j]);
-            dp[j] = d.da_i;
-            dp[H + j] = d.da_f;
-            dp[2 * H + j] = d.da_g;
-            dp[3 * H + j] = d.da_o;
-            dc[j] = prow >= 0 ? d.dc_prev : 0.0f;
-          }
+        case CellType::kLstm:
+          cpu::lstm_backward_row(H, saved_.data() + at(row, 4 * H), cell_state_.data() + at(row, H),
+                                 prow >= 0 ? cell_state_.data() + at(prow, H) : zeros_.data(),
+                                 dh_row, carry, c_carry_.data() + at(s, H), dp, prow >= 0);
           break;
-        }
-        case CellType::kGru: {
-          const float* keep = saved_.data() + at(row, 4 * H);
-          const float* h_prev = prow >= 0 ? h + at(prow, H) : nullptr;
-          float* du = d_recurrent + at(row, GH);
-          for (int j = 0; j < H; ++j) {
-            const auto d =
-                math::gru_backward(keep[j], keep[H + j], keep[2 * H + j], keep[3 * H + j],
-                                   h_prev ? h_prev[j] : 0.0f, dh_row[j] + carry[j]);
-            dp[j] = d.dx_r;
-            dp[H + j] = d.dx_z;
-            dp[2 * H + j] = d.dx_n;
-            du[j] = d.du_r;
-            du[H + j] = d.du_z;
-            du[2 * H + j] = d.du_n;
-            carry[j] = prow >= 0 ? d.dh_prev : 0.0f;  // the direct path; U's part is added below
-          }
+        case CellType::kGru:
+          // The carry becomes the direct part of dh_prev; U's part is added by the GEMM below.
+          cpu::gru_backward_row(H, saved_.data() + at(row, 4 * H),
+                                prow >= 0 ? h + at(prow, H) : zeros_.data(), dh_row, carry, dp,
+                                d_recurrent + at(row, GH), prow >= 0);
           break;
-        }
         case CellType::kRnn:
-          for (int j = 0; j < H; ++j)
-            dp[j] = math::rnn_backward(h[at(row, H) + static_cast<std::size_t>(j)],
-                                       dh_row[j] + carry[j]);
+          cpu::rnn_backward_row(H, h + at(row, H), dh_row, carry, dp);
           break;
       }
     }

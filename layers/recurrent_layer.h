@@ -72,6 +72,7 @@ class RecurrentLayer {
   std::vector<float> h_carry_;      // [batch x H] gradient reaching h_prev
   std::vector<float> c_carry_;      // [batch x H] LSTM: gradient reaching c_prev
   std::vector<float> h_previous_;   // [rows x H] each row's previous state (zeros at starts)
+  std::vector<float> zeros_;        // [H]: the state before a sequence's first step
 };
 
 }  // namespace engine

@@ -1,0 +1,113 @@
+// bench_train: training (or inference) steps of the engine on synthetic batches, for the
+// PyTorch comparison in bench/train_bench.py (bench/bench_train_torch.py is the other half).
+// Prints one line per phase and, last, `samples_per_s=<x>`.
+#include <CLI/CLI.hpp>
+#include <chrono>
+#include <cstdio>
+#include <random>
+
+#include "engine/model.h"
+#include "engine/optimizer.h"
+#include "kernels/cpu/gemm.h"
+
+namespace {
+
+engine::io::Batch make_batch(std::mt19937& rng, int batch_size, int seq_len, bool var_len,
+                             int vocab) {
+  engine::io::Batch batch;
+  batch.rows = static_cast<std::size_t>(batch_size);
+  batch.max_len = static_cast<std::size_t>(seq_len);
+  std::uniform_int_distribution<int> length(8, seq_len), token(2, vocab - 1), label(0, 3);
+  for (int r = 0; r < batch_size; ++r) {
+    batch.lengths.push_back(var_len ? length(rng) : seq_len);
+    batch.labels.push_back(label(rng));
+  }
+  batch.tokens.assign(batch.rows * batch.max_len, 0);
+  for (std::size_t r = 0; r < batch.rows; ++r) {
+    for (int t = 0; t < batch.lengths[r]; ++t)
+      batch.tokens[r * batch.max_len + static_cast<std::size_t>(t)] = token(rng);
+  }
+  return batch;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"Time engine training or inference steps on synthetic batches."};
+  std::string cell = "lstm", mode = "train";
+  int embed = 128, hidden = 256, layers = 1, batch_size = 64, seq_len = 64, threads = 1, steps = 20,
+      warmup = 3;
+  int vocab = 20000, classes = 4;
+  bool bidirectional = false, var_len = false;
+  app.add_option("--cell", cell)->capture_default_str();
+  app.add_option("--embed", embed)->capture_default_str();
+  app.add_option("--hidden", hidden)->capture_default_str();
+  app.add_option("--layers", layers)->capture_default_str();
+  app.add_flag("--bidirectional", bidirectional);
+  app.add_option("--batch-size", batch_size)->capture_default_str();
+  app.add_option("--seq-len", seq_len)->capture_default_str();
+  app.add_flag("--var-len", var_len, "Lengths uniform in [8, seq-len]");
+  app.add_option("--threads", threads)->capture_default_str();
+  app.add_option("--steps", steps, "Timed steps")->capture_default_str();
+  app.add_option("--warmup", warmup, "Untimed steps first")->capture_default_str();
+  app.add_option("--vocab", vocab)->capture_default_str();
+  app.add_option("--mode", mode, "train (forward + backward + Adam) or infer (forward only)")
+      ->check(CLI::IsMember({"train", "infer"}))
+      ->capture_default_str();
+  CLI11_PARSE(app, argc, argv);
+
+  engine::cpu::set_blas_threads(threads);
+  engine::ModelConfig config;
+  config.cell = engine::parse_cell(cell);
+  config.vocab_size = vocab;
+  config.embed = embed;
+  config.hidden = hidden;
+  config.layers = layers;
+  config.bidirectional = bidirectional;
+  config.classes = classes;
+  engine::Model model(config);
+  model.initialize(1);
+  engine::Optimizer adam({engine::OptimizerKind::kAdam}, model.parameters().size());
+  std::mt19937 rng(7);
+  std::vector<engine::io::Batch> batches;
+  for (int i = 0; i < 8; ++i)
+    batches.push_back(make_batch(rng, batch_size, seq_len, var_len, vocab));
+
+  double tokens = 0;
+  const auto run = [&](int count) {
+    for (int i = 0; i < count; ++i) {
+      const auto& batch = batches[static_cast<std::size_t>(i) % batches.size()];
+      for (const auto length : batch.lengths) tokens += length;
+      if (mode == "infer") {
+        model.evaluate(batch);
+        continue;
+      }
+      model.parameters().zero_grads();
+      model.train_step(batch, 0, static_cast<std::uint64_t>(i));
+      for (float& g : model.parameters().grads()) g /= static_cast<float>(batch.rows);
+      adam.step(model.parameters().values(), model.parameters().grads(), 1e-3f);
+    }
+  };
+  run(warmup);
+  tokens = 0;
+  const auto start = std::chrono::steady_clock::now();
+  run(steps);
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+
+  // FLOPs: per token, per layer and direction, the input and recurrent GEMMs (2 flops per
+  // multiply-add); training counts 3x (forward, data gradient, weight gradient).
+  const double gates = config.cell == engine::CellType::kLstm  ? 4
+                       : config.cell == engine::CellType::kGru ? 3
+                                                               : 1;
+  double per_token = 0;
+  for (int l = 0; l < layers; ++l) {
+    const double in = l == 0 ? embed : hidden * config.directions();
+    per_token += config.directions() * 2.0 * gates * hidden * (in + hidden);
+  }
+  const double flops = per_token * tokens * (mode == "train" ? 3.0 : 1.0);
+  std::printf("steps=%d seconds=%.4f step_ms=%.3f gflops=%.2f\n", steps, seconds,
+              1000 * seconds / steps, flops / seconds / 1e9);
+  std::printf("samples_per_s=%.1f\n", steps * batch_size / seconds);
+  return 0;
+}

@@ -1,0 +1,31 @@
+// CPU loop drivers for the recurrent cells' pointwise math (kernels/math/rnn_cells.h), one
+// sequence row of H units at a time. Separate functions with restrict-qualified pointers, so the
+// compiler can vectorise them (the same loops inline in the layer did not vectorise).
+// Gate blocks are laid out as the parameters are: [gate 0: H][gate 1: H]...
+#pragma once
+
+namespace engine::cpu {
+
+// p: input projection row (G*H, with b_ih); u: recurrent product row (G*H, with b_hh);
+// c_prev / h_prev: the previous state (zeros at a sequence's first step).
+// keep: what backward needs (LSTM i,f,g,o; GRU r,z,n,u_n: 4*H).
+void lstm_forward_row(int H, const float* p, const float* u, const float* c_prev, float* keep,
+                      float* c, float* h);
+void gru_forward_row(int H, const float* p, const float* u, const float* h_prev, float* keep,
+                     float* h);
+void rnn_forward_row(int H, const float* p, const float* u, float* h);
+
+// dh: gradient reaching h (from above plus from the next step: dh_above + dh_carry).
+// LSTM: dc (in: from the next step; out: to the previous one, zero when has_previous is false);
+// dp gets the pre-activation gradients (shared by the projection and the recurrent product).
+void lstm_backward_row(int H, const float* keep, const float* c, const float* c_prev,
+                       const float* dh_above, const float* dh_carry, float* dc, float* dp,
+                       bool has_previous);
+// GRU: dp / du get the projection's and the recurrent product's pre-activation gradients;
+// dh_carry is replaced by the direct part of dh_prev (z * dh), or zero without a previous step.
+void gru_backward_row(int H, const float* keep, const float* h_prev, const float* dh_above,
+                      float* dh_carry, float* dp, float* du, bool has_previous);
+void rnn_backward_row(int H, const float* h, const float* dh_above, const float* dh_carry,
+                      float* dp);
+
+}  // namespace engine::cpu
