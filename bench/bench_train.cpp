@@ -1,14 +1,15 @@
 // bench_train: training (or inference) steps of the engine on synthetic batches, for the
 // PyTorch comparison in bench/train_bench.py (bench/bench_train_torch.py is the other half).
 // Prints one line per phase and, last, `samples_per_s=<x>`.
+#include <sys/resource.h>
+
 #include <CLI/CLI.hpp>
 #include <chrono>
 #include <cstdio>
 #include <random>
 
-#include "engine/model.h"
 #include "engine/optimizer.h"
-#include "kernels/cpu/gemm.h"
+#include "engine/replicated_model.h"
 
 namespace {
 
@@ -39,6 +40,7 @@ int main(int argc, char** argv) {
       warmup = 3;
   int vocab = 20000, classes = 4;
   bool bidirectional = false, var_len = false;
+  app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);  // later flags win
   app.add_option("--cell", cell)->capture_default_str();
   app.add_option("--embed", embed)->capture_default_str();
   app.add_option("--hidden", hidden)->capture_default_str();
@@ -56,7 +58,6 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
 
-  engine::cpu::set_blas_threads(threads);
   engine::ModelConfig config;
   config.cell = engine::parse_cell(cell);
   config.vocab_size = vocab;
@@ -65,8 +66,9 @@ int main(int argc, char** argv) {
   config.layers = layers;
   config.bidirectional = bidirectional;
   config.classes = classes;
-  engine::Model model(config);
-  model.initialize(1);
+  engine::ReplicatedModel replicas(config, threads);  // as engine_train --threads runs
+  engine::Model& model = replicas.primary();
+  replicas.initialize(1);
   engine::Optimizer adam({engine::OptimizerKind::kAdam}, model.parameters().size());
   std::mt19937 rng(7);
   std::vector<engine::io::Batch> batches;
@@ -79,13 +81,14 @@ int main(int argc, char** argv) {
       const auto& batch = batches[static_cast<std::size_t>(i) % batches.size()];
       for (const auto length : batch.lengths) tokens += length;
       if (mode == "infer") {
-        model.evaluate(batch);
+        replicas.evaluate(batch);
         continue;
       }
       model.parameters().zero_grads();
-      model.train_step(batch, 0, static_cast<std::uint64_t>(i));
+      replicas.train_step(batch, 0, static_cast<std::uint64_t>(i));
       for (float& g : model.parameters().grads()) g /= static_cast<float>(batch.rows);
       adam.step(model.parameters().values(), model.parameters().grads(), 1e-3f);
+      replicas.sync();
     }
   };
   run(warmup);
@@ -108,6 +111,20 @@ int main(int argc, char** argv) {
   const double flops = per_token * tokens * (mode == "train" ? 3.0 : 1.0);
   std::printf("steps=%d seconds=%.4f step_ms=%.3f gflops=%.2f\n", steps, seconds,
               1000 * seconds / steps, flops / seconds / 1e9);
+  // Memory: peak RSS against the analytic size of parameters + gradients + Adam's two moments
+  // + what the layers keep for backward (per token and layer-direction: the input projection
+  // G*H, the saved gates 4H, LSTM's cell H, the output H, the layer input) at the batch's size.
+  const double params = static_cast<double>(model.parameters().size());
+  double activations = 0;
+  for (int l = 0; l < layers; ++l) {
+    const double in = l == 0 ? embed : hidden * config.directions();
+    activations += config.directions() * (gates * hidden + 4.0 * hidden + 2.0 * hidden) + in;
+  }
+  const double analytic = 4.0 * (4 * params + activations * batch_size * seq_len);
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  std::printf("peak_rss_mib=%.1f analytic_mib=%.1f\n", static_cast<double>(usage.ru_maxrss) / 1024,
+              analytic / (1 << 20));
   std::printf("samples_per_s=%.1f\n", steps * batch_size / seconds);
   return 0;
 }

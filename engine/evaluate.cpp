@@ -4,7 +4,7 @@
 
 namespace engine {
 
-EvalResult evaluate_split(Model& model, std::shared_ptr<const io::SplitData> data,
+EvalResult evaluate_split(ReplicatedModel& model, std::shared_ptr<const io::SplitData> data,
                           std::size_t batch_size) {
   EvalResult result(model.config().classes);
   io::BatchLoader loader(std::move(data),

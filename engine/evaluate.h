@@ -4,7 +4,7 @@
 #include <memory>
 
 #include "engine/metrics.h"
-#include "engine/model.h"
+#include "engine/replicated_model.h"
 #include "io/dataset.h"
 
 namespace engine {
@@ -15,7 +15,7 @@ struct EvalResult {
   explicit EvalResult(int classes) : confusion(classes) {}
 };
 
-EvalResult evaluate_split(Model& model, std::shared_ptr<const io::SplitData> data,
+EvalResult evaluate_split(ReplicatedModel& model, std::shared_ptr<const io::SplitData> data,
                           std::size_t batch_size);
 
 }  // namespace engine

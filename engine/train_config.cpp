@@ -238,7 +238,8 @@ void add_train_options(CLI::App& app, TrainConfig& c) {
                  "Length-bucketing window in batches (0: off)")
       ->group(runtime)
       ->capture_default_str();
-  app.add_option("--threads", c.threads, "CPU threads (BLAS)")
+  app.add_option("--threads", c.threads,
+                 "CPU threads: each runs a model replica on a slice of every batch")
       ->group(runtime)
       ->capture_default_str();
   app.add_option("--seed", c.seed, "Seed for weights, shuffling and dropout")

@@ -13,10 +13,10 @@
 #include "engine/evaluate.h"
 #include "engine/model.h"
 #include "engine/optimizer.h"
+#include "engine/replicated_model.h"
 #include "io/data_error.h"
 #include "io/dataset.h"
 #include "io/loader.h"
-#include "kernels/cpu/gemm.h"
 
 namespace engine {
 
@@ -114,7 +114,6 @@ bool higher_is_better(const std::string& metric) {
 
 TrainOutcome train(const TrainConfig& cfg, const LogFunction& info, const LogFunction& warn,
                    const StopRequest& stop_requested) {
-  cpu::set_blas_threads(cfg.threads);
   const io::DatasetInfo dataset = io::DatasetInfo::load(cfg.data);
   const auto train_data = std::make_shared<const io::SplitData>(io::load_split(dataset, "train"));
   std::shared_ptr<const io::SplitData> valid_data, test_data;
@@ -133,7 +132,8 @@ TrainOutcome train(const TrainConfig& cfg, const LogFunction& info, const LogFun
     throw std::runtime_error("--out " + cfg.out + ": cannot create or write the run directory");
   }
 
-  Model model(model_config);
+  ReplicatedModel replicas(model_config, cfg.threads);
+  Model& model = replicas.primary();
   Optimizer optimizer(cfg.optimizer_config(), model.parameters().size());
   io::BatchLoader loader(train_data, {.batch_size = cfg.batch_size,
                                       .seed = cfg.seed,
@@ -176,13 +176,14 @@ TrainOutcome train(const TrainConfig& cfg, const LogFunction& info, const LogFun
                                dataset.fingerprint() + ")");
     }
     load_parameters(*resumed, model);
+    replicas.sync();
     optimizer.restore(resumed->optimizer_steps, resumed->first_moment, resumed->second_moment);
     progress = Progress::from_json(resumed->progress);
     loader.restore(progress.loader);
     truncate_jsonl(run / "steps.jsonl", progress.step);
     truncate_jsonl(run / "curves.jsonl", progress.step);
   } else {
-    model.initialize(cfg.seed);
+    replicas.initialize(cfg.seed);
     for (const char* name : {"steps.jsonl", "curves.jsonl", "curves.csv"})
       fs::remove(run / name, error);
   }
@@ -228,7 +229,7 @@ TrainOutcome train(const TrainConfig& cfg, const LogFunction& info, const LogFun
                  {"train_accuracy", train_accuracy},
                  {"lr", schedule.at(std::max<std::int64_t>(progress.step - 1, 0))}};
     if (valid_data) {
-      const EvalResult valid = evaluate_split(model, valid_data, cfg.batch_size);
+      const EvalResult valid = evaluate_split(replicas, valid_data, cfg.batch_size);
       line["valid_loss"] = valid.loss;
       line["valid_accuracy"] = valid.confusion.accuracy();
       line["valid_macro_f1"] = valid.confusion.macro_f1();
@@ -287,8 +288,8 @@ TrainOutcome train(const TrainConfig& cfg, const LogFunction& info, const LogFun
         epoch_done = true;
         break;
       }
-      const StepResult r =
-          model.train_step(batch, cfg.seed, static_cast<std::uint64_t>(progress.micro_batches++));
+      const StepResult r = replicas.train_step(
+          batch, cfg.seed, static_cast<std::uint64_t>(progress.micro_batches++));
       loss_sum += r.loss_sum;
       rows += r.rows;
       correct += r.correct;
@@ -299,6 +300,7 @@ TrainOutcome train(const TrainConfig& cfg, const LogFunction& info, const LogFun
       const double norm = clip_global_norm(grads, cfg.clip_norm);
       const double lr = schedule.at(progress.step);
       optimizer.step(params, grads, static_cast<float>(lr));
+      replicas.sync();
       ++progress.step;
       progress.epoch_loss_sum += loss_sum;
       progress.epoch_correct += correct;
@@ -365,11 +367,12 @@ TrainOutcome train(const TrainConfig& cfg, const LogFunction& info, const LogFun
   // The model to report: the best by validation, or the final one when there is no validation.
   if (valid_data && fs::exists(run / "best.h5")) {
     load_parameters(load_checkpoint((run / "best.h5").string()), model);
+    replicas.sync();
   } else {
     save(run / "best.h5", nullptr);
   }
   if (test_data) {
-    const EvalResult test = evaluate_split(model, test_data, cfg.batch_size);
+    const EvalResult test = evaluate_split(replicas, test_data, cfg.batch_size);
     json report = test.confusion.report(dataset.class_names);
     report["loss"] = test.loss;
     report["split"] = "test";

@@ -15,8 +15,7 @@ build=${ENGINE_BUILD_DIR:-build}
   --out data/fortunes-ds --force --threads "$(nproc)"
 
 rm -rf runs/default
-"$build/engine/engine_train" --data data/fortunes-ds --out runs/default --cell lstm --embed 64 --hidden 128 \
-  --epochs 3 --batch-size 32 --lr 3e-3 --seed 1 --log-every 100
+"$build/engine/engine_train" --config config/hyperparameters.yaml --data data/fortunes-ds --out runs/default
 "$build/engine/engine_eval" --checkpoint runs/default/best.h5 --data data/fortunes-ds --split test \
   --out runs/default/eval
 echo "[main] done: run in runs/default (curves.csv, test_report.json, eval/report.json)"

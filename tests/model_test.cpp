@@ -7,6 +7,8 @@
 
 #include <random>
 
+#include "engine/replicated_model.h"
+
 namespace engine {
 namespace {
 
@@ -197,6 +199,39 @@ TEST(Model, InitialisationKeepsThePadRowAtZeroAndIsSeeded) {
   for (std::size_t i = 0; i < w.size; ++i) {
     EXPECT_LE(std::abs(a.parameters().values()[w.offset + i]), bound);
   }
+}
+
+}  // namespace
+}  // namespace engine
+
+namespace engine {
+namespace {
+
+TEST(ReplicatedModel, SlicesTheBatchAcrossThreadsAndSumsTheSameGradients) {
+  const ModelConfig config = small_config(CellType::kLstm, 2, true, Readout::kLast, 3);
+  Model single(config);
+  ReplicatedModel replicas(config, 3);
+  single.initialize(8);
+  replicas.initialize(8);
+  std::mt19937 rng(4);
+  const io::Batch batch = random_batch(rng, 7, 12, 3, 6);
+  single.parameters().zero_grads();
+  replicas.primary().parameters().zero_grads();
+  const StepResult a = single.train_step(batch, 0, 0);
+  const StepResult b = replicas.train_step(batch, 0, 0);
+  EXPECT_NEAR(a.loss_sum, b.loss_sum, 1e-5);
+  EXPECT_EQ(a.predictions, b.predictions);
+  const auto ga = single.parameters().grads(), gb = replicas.primary().parameters().grads();
+  for (std::size_t i = 0; i < ga.size(); ++i)
+    ASSERT_NEAR(ga[i], gb[i], 1e-6f + 1e-5f * std::abs(ga[i])) << i;
+  // A batch smaller than the thread count leaves replicas idle, and still adds up.
+  io::Batch one = random_batch(rng, 1, 12, 3, 4);
+  EXPECT_EQ(replicas.evaluate(one).rows, 1);
+  // sync() hands the primary's weights to every replica: evaluation agrees afterwards.
+  replicas.primary().parameters().values()[5] += 0.5f;
+  single.parameters().values()[5] += 0.5f;
+  replicas.sync();
+  EXPECT_EQ(single.evaluate(batch).predictions, replicas.evaluate(batch).predictions);
 }
 
 }  // namespace

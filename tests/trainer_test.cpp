@@ -59,19 +59,24 @@ TrainConfig small_run(const std::string& data, const std::string& out) {
   return c;
 }
 
-TEST(Trainer, ResumingGivesBitIdenticalLossesAndParameters) {
+class TrainerResume : public testing::TestWithParam<int> {};
+
+TEST_P(TrainerResume, GivesBitIdenticalLossesAndParameters) {
   test::ScratchDir dir;
   const std::string data = make_dataset(dir);
   // Uninterrupted.
   TrainConfig straight = small_run(data, dir.file("straight"));
+  straight.threads = GetParam();
   train(straight, kQuiet, kQuiet);
   // Interrupted mid-epoch after step 7 (as on a pre-emption signal), then resumed.
   TrainConfig first = small_run(data, dir.file("resumed"));
+  first.threads = GetParam();
   first.checkpoint_every = 5;
   const auto partial = train(first, kQuiet, kQuiet, [](std::int64_t step) { return step == 7; });
   EXPECT_TRUE(partial.interrupted);
   EXPECT_EQ(partial.steps, 7);
   TrainConfig second = small_run(data, dir.file("resumed"));
+  second.threads = GetParam();
   second.checkpoint_every = 5;
   second.resume = "auto";
   const auto finished = train(second, kQuiet, kQuiet);
@@ -91,6 +96,8 @@ TEST(Trainer, ResumingGivesBitIdenticalLossesAndParameters) {
   };
   EXPECT_EQ(last(dir.file("straight")), last(dir.file("resumed")));
 }
+
+INSTANTIATE_TEST_SUITE_P(Threads, TrainerResume, testing::Values(1, 2));
 
 TEST(Trainer, CorruptNewestCheckpointFallsBackToThePreviousOne) {
   test::ScratchDir dir;

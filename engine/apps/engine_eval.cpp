@@ -9,7 +9,6 @@
 #include "engine/checkpoint.h"
 #include "engine/evaluate.h"
 #include "io/dataset.h"
-#include "kernels/cpu/gemm.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"Evaluate a checkpoint made by engine_train on a dataset split."};
@@ -25,10 +24,10 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"test", "valid", "train"}));
   app.add_option("--out", out, "Directory for report.json (default: print only)");
   app.add_option("--batch-size", batch_size, "Examples per forward pass")->capture_default_str();
-  app.add_option("--threads", threads, "CPU threads (BLAS)")->capture_default_str();
+  app.add_option("--threads", threads, "CPU threads (each evaluates a slice of every batch)")
+      ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
   try {
-    engine::cpu::set_blas_threads(threads);
     const engine::Checkpoint checkpoint = engine::load_checkpoint(checkpoint_path);
     const auto dataset = engine::io::DatasetInfo::load(data);
     if (dataset.vocab_size != checkpoint.model_config.vocab_size ||
@@ -41,8 +40,9 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "warning: %s is not the dataset the checkpoint was trained on\n",
                    data.c_str());
     }
-    engine::Model model(checkpoint.model_config);
-    engine::load_parameters(checkpoint, model);
+    engine::ReplicatedModel model(checkpoint.model_config, threads);
+    engine::load_parameters(checkpoint, model.primary());
+    model.sync();
     const auto split_data =
         std::make_shared<const engine::io::SplitData>(engine::io::load_split(dataset, split));
     const auto result = engine::evaluate_split(model, split_data, batch_size);

@@ -1,0 +1,70 @@
+#!/usr/bin/env python3
+"""Training throughput of the engine (bench_train) against PyTorch (bench_train_torch.py) on
+the same machine, same model, batch and thread count, interleaved and repeated; medians with
+the spread, the ratio, and our GFLOP/s against the SGEMM peak measured at the same thread count.
+
+Usage: /usr/bin/python3 bench/train_bench.py [--reps 3] [--threads 1 2] [--steps 20] [--quick]
+Both sides get OPENBLAS_NUM_THREADS and OMP_NUM_THREADS set to the thread count (else
+OpenBLAS quietly uses every core) and OMP_WAIT_POLICY=PASSIVE.
+"""
+import argparse
+import os
+import re
+import statistics
+import subprocess
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BASE = ["--embed", "128", "--hidden", "256", "--batch-size", "64", "--seq-len", "64"]
+CONFIGS = [
+    ("LSTM E128 H256", ["--cell", "lstm"]),
+    ("GRU E128 H256", ["--cell", "gru"]),
+    ("RNN E128 H256", ["--cell", "rnn"]),
+    ("LSTM H512", ["--cell", "lstm", "--hidden", "512"]),
+    ("LSTM 2-layer bi", ["--cell", "lstm", "--layers", "2", "--bidirectional"]),
+    ("LSTM var-len 8..64", ["--cell", "lstm", "--var-len"]),
+    ("LSTM inference", ["--cell", "lstm", "--mode", "infer"]),
+    ("LSTM batch-1 inference", ["--cell", "lstm", "--mode", "infer", "--batch-size", "1"]),
+]
+
+
+def run(cmd, threads):
+    env = dict(os.environ, OPENBLAS_NUM_THREADS=str(threads), OMP_NUM_THREADS=str(threads), OMP_WAIT_POLICY="PASSIVE")
+    out = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    if out.returncode != 0:
+        sys.exit(f"failed: {' '.join(cmd)}\n{out.stderr}")
+    values = dict(re.findall(r"(\w+)=([\d.]+)", out.stdout))
+    return {k: float(v) for k, v in values.items()}
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--reps", type=int, default=3)
+    p.add_argument("--threads", type=int, nargs="*", default=[1, 2])
+    p.add_argument("--steps", type=int, default=20)
+    p.add_argument("--build", default=os.path.join(ROOT, os.environ.get("ENGINE_BUILD_DIR", "build")))
+    args = p.parse_args()
+    engine = os.path.join(args.build, "bench", "bench_train")
+    torch = ["/usr/bin/python3", os.path.join(ROOT, "bench", "bench_train_torch.py")]
+    for threads in args.threads:
+        peak = run([os.path.join(args.build, "bench", "bench_sgemm"), "2048", str(threads)], threads)["gflops"]
+        print(f"threads={threads}: SGEMM peak {peak:.1f} GFLOP/s (2048^3, best of 5)")
+        print(f"  {'config':24s} {'engine samples/s':>24s} {'PyTorch samples/s':>24s} {'ratio':>6s} {'GFLOP/s':>8s} {'of peak':>7s}")
+        for name, extra in CONFIGS:
+            steps = str(args.steps * (10 if "--batch-size" in extra else 1))
+            common = BASE + extra + ["--threads", str(threads), "--steps", steps]
+            ours, theirs, gflops = [], [], []
+            for _ in range(args.reps):  # interleaved
+                r = run([engine] + common, threads)
+                ours.append(r["samples_per_s"])
+                gflops.append(r["gflops"])
+                theirs.append(run(torch + common, threads)["samples_per_s"])
+            m_ours, m_theirs = statistics.median(ours), statistics.median(theirs)
+            g = statistics.median(gflops)
+            print(f"  {name:24s} {m_ours:9.1f} ({min(ours):.0f}..{max(ours):.0f}) {m_theirs:9.1f} ({min(theirs):.0f}..{max(theirs):.0f})"
+                  f" {m_ours / m_theirs:6.2f} {g:8.1f} {100 * g / peak:6.0f}%")
+            sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()
