@@ -10,6 +10,7 @@
 
 #include "engine/optimizer.h"
 #include "engine/replicated_model.h"
+#include "engine/train_config.h"
 
 namespace {
 
@@ -35,21 +36,20 @@ engine::io::Batch make_batch(std::mt19937& rng, int batch_size, int seq_len, boo
 
 int main(int argc, char** argv) {
   CLI::App app{"Time engine training or inference steps on synthetic batches."};
-  std::string cell = "lstm", mode = "train";
-  int embed = 128, hidden = 256, layers = 1, batch_size = 64, seq_len = 64, threads = 1, steps = 20,
-      warmup = 3;
-  int vocab = 20000, classes = 4;
-  bool bidirectional = false, var_len = false;
+  engine::TrainConfig shape;  // the model options, spelled and checked as engine_train's
+  std::string mode = "train";
+  int batch_size = 64, seq_len = 64, steps = 20, warmup = 3, vocab = 20000;
+  bool var_len = false;
   app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);  // later flags win
-  app.add_option("--cell", cell)->capture_default_str();
-  app.add_option("--embed", embed)->capture_default_str();
-  app.add_option("--hidden", hidden)->capture_default_str();
-  app.add_option("--layers", layers)->capture_default_str();
-  app.add_flag("--bidirectional", bidirectional);
+  app.add_option("--cell", shape.cell)->capture_default_str();
+  app.add_option("--embed", shape.embed)->capture_default_str();
+  app.add_option("--hidden", shape.hidden)->capture_default_str();
+  app.add_option("--layers", shape.layers)->capture_default_str();
+  app.add_flag("--bidirectional", shape.bidirectional);
   app.add_option("--batch-size", batch_size)->capture_default_str();
   app.add_option("--seq-len", seq_len)->capture_default_str();
   app.add_flag("--var-len", var_len, "Lengths uniform in [8, seq-len]");
-  app.add_option("--threads", threads)->capture_default_str();
+  app.add_option("--threads", shape.threads)->capture_default_str();
   app.add_option("--steps", steps, "Timed steps")->capture_default_str();
   app.add_option("--warmup", warmup, "Untimed steps first")->capture_default_str();
   app.add_option("--vocab", vocab)->capture_default_str();
@@ -58,15 +58,9 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
 
-  engine::ModelConfig config;
-  config.cell = engine::parse_cell(cell);
-  config.vocab_size = vocab;
-  config.embed = embed;
-  config.hidden = hidden;
-  config.layers = layers;
-  config.bidirectional = bidirectional;
-  config.classes = classes;
-  engine::ReplicatedModel replicas(config, threads);  // as engine_train --threads runs
+  const engine::ModelConfig config = shape.model_config(vocab, 4);
+  const int embed = config.embed, hidden = config.hidden, layers = config.layers;
+  engine::ReplicatedModel replicas(config, shape.threads);  // as engine_train --threads runs
   engine::Model& model = replicas.primary();
   replicas.initialize(1);
   engine::Optimizer adam({engine::OptimizerKind::kAdam}, model.parameters().size());
