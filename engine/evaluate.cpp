@@ -5,10 +5,14 @@
 namespace engine {
 
 EvalResult evaluate_split(ReplicatedModel& model, std::shared_ptr<const io::SplitData> data,
-                          std::size_t batch_size) {
+                          std::size_t batch_size, comm::Communicator* comm) {
   EvalResult result(model.config().classes);
-  io::BatchLoader loader(std::move(data),
-                         {.batch_size = batch_size, .shuffle = false, .bucket_batches = 20});
+  const int rank = comm != nullptr ? comm->rank() : 0, world = comm != nullptr ? comm->size() : 1;
+  io::BatchLoader loader(std::move(data), {.batch_size = batch_size,
+                                           .shuffle = false,
+                                           .rank = rank,
+                                           .world_size = world,
+                                           .bucket_batches = 20});
   io::Batch batch;
   double loss_sum = 0;
   while (loader.next(batch)) {
@@ -16,6 +20,10 @@ EvalResult evaluate_split(ReplicatedModel& model, std::shared_ptr<const io::Spli
     loss_sum += step.loss_sum;
     for (std::size_t r = 0; r < batch.rows; ++r)
       result.confusion.add(batch.labels[r], step.predictions[r]);
+  }
+  if (comm != nullptr) {
+    comm->allreduce_sum(result.confusion.counts());
+    comm->allreduce_sum(std::span<double>(&loss_sum, 1));
   }
   const auto n = result.confusion.total();
   result.loss = n == 0 ? 0.0 : loss_sum / static_cast<double>(n);

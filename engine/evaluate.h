@@ -1,8 +1,11 @@
-// Forward passes over a whole split, no dropout: mean loss and the confusion matrix.
+// Forward passes over a whole split, no dropout: mean loss and the confusion matrix. With a
+// communicator each rank evaluates its stride of the split and the counts are summed, so every
+// rank ends with the same result.
 #pragma once
 
 #include <memory>
 
+#include "comm/communicator.h"
 #include "engine/metrics.h"
 #include "engine/replicated_model.h"
 #include "io/dataset.h"
@@ -16,6 +19,6 @@ struct EvalResult {
 };
 
 EvalResult evaluate_split(ReplicatedModel& model, std::shared_ptr<const io::SplitData> data,
-                          std::size_t batch_size);
+                          std::size_t batch_size, comm::Communicator* comm = nullptr);
 
 }  // namespace engine

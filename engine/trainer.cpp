@@ -113,7 +113,10 @@ bool higher_is_better(const std::string& metric) {
 }  // namespace
 
 TrainOutcome train(const TrainConfig& cfg, const LogFunction& info, const LogFunction& warn,
-                   const StopRequest& stop_requested) {
+                   const StopRequest& stop_requested, comm::Communicator* comm) {
+  const auto single = comm::make_single_process();
+  comm::Communicator& world = comm != nullptr ? *comm : *single;
+  const bool root = world.is_root();
   const io::DatasetInfo dataset = io::DatasetInfo::load(cfg.data);
   const auto train_data = std::make_shared<const io::SplitData>(io::load_split(dataset, "train"));
   std::shared_ptr<const io::SplitData> valid_data, test_data;
@@ -124,13 +127,26 @@ TrainOutcome train(const TrainConfig& cfg, const LogFunction& info, const LogFun
   const ModelConfig model_config =
       cfg.model_config(dataset.vocab_size, static_cast<int>(dataset.num_classes()));
 
+  // Ranks that disagree on the configuration or the data would train different models.
+  const std::string identity = cfg.to_json().dump() + " " + dataset.fingerprint();
+  std::int64_t differs = world.broadcast_string(identity) != identity ? 1 : 0;
+  world.allreduce_max(std::span<std::int64_t>(&differs, 1));
+  if (differs != 0) {
+    throw std::runtime_error("ranks were started with different configurations or datasets (rank " +
+                             std::to_string(world.rank()) + ": " + identity + ")");
+  }
+
   const fs::path run(cfg.out);
   const fs::path checkpoints = run / "checkpoints";
   std::error_code error;
-  fs::create_directories(checkpoints, error);
-  if (error || ::access(checkpoints.c_str(), W_OK) != 0) {
-    throw std::runtime_error("--out " + cfg.out + ": cannot create or write the run directory");
+  std::int64_t unwritable = 0;
+  if (root) {
+    fs::create_directories(checkpoints, error);
+    unwritable = error || ::access(checkpoints.c_str(), W_OK) != 0 ? 1 : 0;
   }
+  world.allreduce_max(std::span<std::int64_t>(&unwritable, 1));
+  if (unwritable != 0)
+    throw std::runtime_error("--out " + cfg.out + ": cannot create or write the run directory");
 
   ReplicatedModel replicas(model_config, cfg.threads);
   Model& model = replicas.primary();
@@ -138,6 +154,8 @@ TrainOutcome train(const TrainConfig& cfg, const LogFunction& info, const LogFun
   io::BatchLoader loader(train_data, {.batch_size = cfg.batch_size,
                                       .seed = cfg.seed,
                                       .shuffle = true,
+                                      .rank = world.rank(),
+                                      .world_size = world.size(),
                                       .bucket_batches = cfg.bucket_batches,
                                       .prefetch = 2});
   const std::int64_t steps_per_epoch =
@@ -149,20 +167,30 @@ TrainOutcome train(const TrainConfig& cfg, const LogFunction& info, const LogFun
 
   Progress progress;
   std::optional<Checkpoint> resumed;
-  if (cfg.resume == "auto") {
-    if (auto found = newest_valid_checkpoint(checkpoints.string(), warn)) {
-      info("[train] resuming from " + found->first);
-      resumed = std::move(found->second);
-    } else {
-      info("[train] no checkpoint in " + checkpoints.string() + ": starting a new run");
+  // Rank 0 chooses the checkpoint (a corrupt newest one is skipped); every rank loads that file.
+  std::string resume_path;
+  if (root) {
+    if (cfg.resume == "auto") {
+      if (auto found = newest_valid_checkpoint(checkpoints.string(), warn)) {
+        resume_path = found->first;
+      } else {
+        info("[train] no checkpoint in " + checkpoints.string() + ": starting a new run");
+      }
+    } else if (!cfg.resume.empty()) {
+      resume_path = cfg.resume;
+    } else if (newest_valid_checkpoint(checkpoints.string(), [](const std::string&) {})) {
+      resume_path = "!exists";
     }
-  } else if (!cfg.resume.empty()) {
-    info("[train] resuming from " + cfg.resume);
-    resumed = load_checkpoint(cfg.resume);
-  } else if (newest_valid_checkpoint(checkpoints.string(), [](const std::string&) {})) {
+  }
+  resume_path = world.broadcast_string(resume_path);
+  if (resume_path == "!exists") {
     throw std::runtime_error(
         "--out " + cfg.out +
         " already holds a run: continue it with --resume auto, or choose another --out");
+  }
+  if (!resume_path.empty()) {
+    info("[train] resuming from " + resume_path);
+    resumed = load_checkpoint(resume_path);
   }
   if (resumed) {
     if (resumed->model_config.to_json() != model_config.to_json()) {
@@ -179,38 +207,56 @@ TrainOutcome train(const TrainConfig& cfg, const LogFunction& info, const LogFun
     replicas.sync();
     optimizer.restore(resumed->optimizer_steps, resumed->first_moment, resumed->second_moment);
     progress = Progress::from_json(resumed->progress);
+    if (progress.loader.world_size != world.size()) {
+      throw std::runtime_error("the checkpoint was written by " +
+                               std::to_string(progress.loader.world_size) +
+                               " ranks; resume it with the same number (this run has " +
+                               std::to_string(world.size()) + ")");
+    }
+    progress.loader.rank = world.rank();  // every rank is at the same step of its own stride
     loader.restore(progress.loader);
-    truncate_jsonl(run / "steps.jsonl", progress.step);
-    truncate_jsonl(run / "curves.jsonl", progress.step);
+    if (root) {
+      truncate_jsonl(run / "steps.jsonl", progress.step);
+      truncate_jsonl(run / "curves.jsonl", progress.step);
+    }
   } else {
     replicas.initialize(cfg.seed);
-    for (const char* name : {"steps.jsonl", "curves.jsonl", "curves.csv"})
-      fs::remove(run / name, error);
+    if (root) {
+      for (const char* name : {"steps.jsonl", "curves.jsonl", "curves.csv"})
+        fs::remove(run / name, error);
+    }
   }
-  write_text_atomically(run / "config.yaml", cfg.to_yaml());
-  if (!cfg.quiet) {
+  world.barrier();  // nobody writes before every rank has read what it resumes from
+  if (root) write_text_atomically(run / "config.yaml", cfg.to_yaml());
+  if (!cfg.quiet && root) {
+    info("[train] " + world.name() + ", " + std::to_string(cfg.threads) + " thread(s) per rank");
     info("[train] configuration:\n" + cfg.to_yaml());
     info("[train] model: " + std::to_string(model.parameters().size()) + " parameters; " +
          std::to_string(train_data->size()) + " training examples, " +
          std::to_string(steps_per_epoch) + " steps per epoch");
   }
 
-  std::ofstream steps_log(run / "steps.jsonl", std::ios::app);
-  std::ofstream curves_log(run / "curves.jsonl", std::ios::app);
-  const bool fresh_csv = !fs::exists(run / "curves.csv");
-  std::ofstream curves_csv(run / "curves.csv", std::ios::app);
-  if (fresh_csv)
-    curves_csv
-        << "epoch,step,train_loss,train_accuracy,valid_loss,valid_accuracy,valid_macro_f1,lr\n";
+  // Only rank 0 writes; the other ranks' streams stay closed and ignore what they are given.
+  std::ofstream steps_log, curves_log, curves_csv;
+  if (root) {
+    steps_log.open(run / "steps.jsonl", std::ios::app);
+    curves_log.open(run / "curves.jsonl", std::ios::app);
+    const bool fresh_csv = !fs::exists(run / "curves.csv");
+    curves_csv.open(run / "curves.csv", std::ios::app);
+    if (fresh_csv)
+      curves_csv
+          << "epoch,step,train_loss,train_accuracy,valid_loss,valid_accuracy,valid_macro_f1,lr\n";
+  }
 
   const auto save = [&](const fs::path& path, const Optimizer* opt) {
     progress.loader = loader.position();
+    if (!root) return;
     save_checkpoint(path.string(), model, opt, config_json, dataset.class_names,
                     dataset.fingerprint(), progress.to_json());
   };
   const auto checkpoint_now = [&] {
     save(checkpoints / checkpoint_file_name(progress.step), &optimizer);
-    prune_checkpoints(checkpoints.string(), cfg.keep_last);
+    if (root) prune_checkpoints(checkpoints.string(), cfg.keep_last);
   };
 
   TrainOutcome outcome;
@@ -229,7 +275,7 @@ TrainOutcome train(const TrainConfig& cfg, const LogFunction& info, const LogFun
                  {"train_accuracy", train_accuracy},
                  {"lr", schedule.at(std::max<std::int64_t>(progress.step - 1, 0))}};
     if (valid_data) {
-      const EvalResult valid = evaluate_split(replicas, valid_data, cfg.batch_size);
+      const EvalResult valid = evaluate_split(replicas, valid_data, cfg.batch_size, &world);
       line["valid_loss"] = valid.loss;
       line["valid_accuracy"] = valid.confusion.accuracy();
       line["valid_macro_f1"] = valid.confusion.macro_f1();
@@ -271,7 +317,7 @@ TrainOutcome train(const TrainConfig& cfg, const LogFunction& info, const LogFun
                << std::flush;
   };
 
-  const bool tty = ::isatty(STDERR_FILENO) != 0 && !cfg.quiet;
+  const bool tty = root && ::isatty(STDERR_FILENO) != 0 && !cfg.quiet;
   const auto start = Clock::now();
   const std::int64_t start_step = progress.step;
   std::int64_t rows_since_start = 0;
@@ -294,6 +340,20 @@ TrainOutcome train(const TrainConfig& cfg, const LogFunction& info, const LogFun
       rows += r.rows;
       correct += r.correct;
     }
+    // One reduction per step: gradients, then the counts and the stop request (a signal on any
+    // rank stops every rank at this same step boundary).
+    std::int64_t counts[4] = {rows, correct, epoch_done ? 1 : 0,
+                              stop_requested && stop_requested(progress.step + 1) ? 1 : 0};
+    if (world.size() > 1) {
+      world.allreduce_sum(grads);
+      world.allreduce_sum(std::span<double>(&loss_sum, 1));
+      world.allreduce_sum(std::span<std::int64_t>(counts, 2));
+      world.allreduce_max(std::span<std::int64_t>(counts + 2, 2));
+      rows = counts[0];
+      correct = counts[1];
+    }
+    epoch_done = counts[2] != 0;
+    const bool stop_now = counts[3] != 0;
     if (rows > 0) {
       const float inverse = 1.0f / static_cast<float>(rows);
       for (float& g : grads) g *= inverse;
@@ -316,7 +376,7 @@ TrainOutcome train(const TrainConfig& cfg, const LogFunction& info, const LogFun
       steps_log << line << '\n' << std::flush;
 
       const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
-      if (tty || (cfg.log_every > 0 && progress.step % cfg.log_every == 0)) {
+      if (tty || (root && cfg.log_every > 0 && progress.step % cfg.log_every == 0)) {
         const double per_step = elapsed / static_cast<double>(progress.step - start_step);
         char text[256];
         std::snprintf(
@@ -340,7 +400,7 @@ TrainOutcome train(const TrainConfig& cfg, const LogFunction& info, const LogFun
       }
       if (cfg.checkpoint_every > 0 && progress.step % cfg.checkpoint_every == 0) checkpoint_now();
       if (cfg.max_steps > 0 && progress.step >= cfg.max_steps) stop = true;
-      if (stop_requested && stop_requested(progress.step)) {
+      if (stop_now) {
         checkpoint_now();
         info("[train] stopped on request at step " + std::to_string(progress.step) +
              "; continue with --resume auto");
@@ -365,6 +425,8 @@ TrainOutcome train(const TrainConfig& cfg, const LogFunction& info, const LogFun
   outcome.best_metric = progress.best_metric;
 
   // The model to report: the best by validation, or the final one when there is no validation.
+  world.barrier();  // rank 0 has written best.h5
+  world.barrier();  // rank 0 has written best.h5
   if (valid_data && fs::exists(run / "best.h5")) {
     load_parameters(load_checkpoint((run / "best.h5").string()), model);
     replicas.sync();
@@ -372,15 +434,15 @@ TrainOutcome train(const TrainConfig& cfg, const LogFunction& info, const LogFun
     save(run / "best.h5", nullptr);
   }
   if (test_data) {
-    const EvalResult test = evaluate_split(replicas, test_data, cfg.batch_size);
+    const EvalResult test = evaluate_split(replicas, test_data, cfg.batch_size, &world);
     json report = test.confusion.report(dataset.class_names);
     report["loss"] = test.loss;
     report["split"] = "test";
     report["checkpoint"] = (run / "best.h5").string();
     report["step"] = progress.best_step >= 0 ? progress.best_step : progress.step;
-    write_text_atomically(run / "test_report.json", report.dump(2) + "\n");
+    if (root) write_text_atomically(run / "test_report.json", report.dump(2) + "\n");
     outcome.test_accuracy = test.confusion.accuracy();
-    if (!cfg.quiet)
+    if (!cfg.quiet && root)
       info("[eval] test split, best model:\n" + test.confusion.table(dataset.class_names));
   }
   return outcome;

@@ -16,6 +16,7 @@
 #include <functional>
 #include <string>
 
+#include "comm/communicator.h"
 #include "engine/train_config.h"
 
 namespace engine {
@@ -35,7 +36,11 @@ struct TrainOutcome {
 using StopRequest = std::function<bool(std::int64_t step)>;
 
 // Runs training as configured; throws io::DataError or std::runtime_error with a clear message.
+// With a communicator of N ranks (mpirun -np N), each rank trains on its stride of every epoch
+// with --batch-size examples per step, gradients and metrics are summed across ranks and divided
+// by the global example count in one place, and only rank 0 writes files. Every rank must be
+// started with the same configuration and dataset (checked at start-up).
 TrainOutcome train(const TrainConfig& config, const LogFunction& info, const LogFunction& warn,
-                   const StopRequest& stop_requested = {});
+                   const StopRequest& stop_requested = {}, comm::Communicator* comm = nullptr);
 
 }  // namespace engine

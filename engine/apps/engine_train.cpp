@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <exception>
 
+#include "comm/communicator.h"
 #include "engine/train_config.h"
 #include "engine/trainer.h"
 
@@ -31,24 +32,29 @@ int main(int argc, char** argv) {
   app.get_formatter()->column_width(36);
   engine::TrainConfig config;
   engine::add_train_options(app, config);
+  const auto world =
+      engine::comm::make_default(&argc, &argv);  // MPI under mpirun, else one process
   int exit_code = 0;
   if (!engine::parse_train_args(app, config, argc, argv, exit_code)) return exit_code;
 
+  // Rank 0 reports progress; every rank reports its warnings and errors, tagged.
+  const std::string tag = world->size() > 1 ? "[rank " + std::to_string(world->rank()) + "] " : "";
   spdlog::set_pattern("%v");
-  if (config.quiet) spdlog::set_level(spdlog::level::warn);
+  if (config.quiet || !world->is_root()) spdlog::set_level(spdlog::level::warn);
   std::signal(SIGTERM, request_stop);
   std::signal(SIGUSR1, request_stop);
   try {
     const auto outcome = engine::train(
         config, [](const std::string& line) { spdlog::info("{}", line); },
-        [](const std::string& line) { spdlog::warn("warning: {}", line); },
-        [](std::int64_t) { return stop_signal.load(); });
+        [&](const std::string& line) { spdlog::warn("{}warning: {}", tag, line); },
+        [](std::int64_t) { return stop_signal.load(); }, world.get());
     if (outcome.interrupted) return kInterruptedExit;
     spdlog::info("[train] done: {} steps, {} epochs{}; run in {}", outcome.steps,
                  outcome.epochs_completed, outcome.stopped_early ? " (stopped early)" : "",
                  config.out);
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "engine_train: error: %s\n", e.what());
+    std::fprintf(stderr, "engine_train: %serror: %s\n", tag.c_str(), e.what());
+    if (world->size() > 1) world->abort(1);  // no rank may be left waiting in a collective
     return 1;
   }
   return 0;

@@ -1,0 +1,45 @@
+// How ranks talk: rank, size, local rank, allreduce, broadcast, barrier. The trainer only ever
+// sees this interface, so it never asks whether MPI is present: a single process gets the
+// trivial implementation, `mpirun -np N` the MPI one (comm/mpi_communicator.cpp); the NCCL one
+// for device memory comes with the CUDA backend.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+
+namespace engine::comm {
+
+class Communicator {
+ public:
+  virtual ~Communicator() = default;
+  virtual int rank() const = 0;
+  virtual int size() const = 0;
+  virtual int local_rank() const = 0;  // rank among the processes on this host
+  virtual std::string name() const = 0;
+
+  // In-place sums over all ranks.
+  virtual void allreduce_sum(std::span<float> values) = 0;
+  virtual void allreduce_sum(std::span<double> values) = 0;
+  virtual void allreduce_sum(std::span<std::int64_t> values) = 0;
+  virtual void allreduce_max(std::span<std::int64_t> values) = 0;
+  // Root's bytes to every rank (same length everywhere).
+  virtual void broadcast(std::span<char> bytes, int root) = 0;
+  virtual void barrier() = 0;
+  // Ends every rank of the job with `code` (a failing rank must not leave others waiting).
+  [[noreturn]] virtual void abort(int code) = 0;
+
+  bool is_root() const { return rank() == 0; }
+  // Root's string on every rank.
+  std::string broadcast_string(const std::string& value, int root = 0);
+};
+
+// One process: every collective is the identity.
+std::unique_ptr<Communicator> make_single_process();
+
+// MPI when this build has it and the process was started by an MPI launcher (mpirun, srun
+// --mpi=pmix); otherwise a single process. Initialises MPI once; finalised at exit.
+std::unique_ptr<Communicator> make_default(int* argc, char*** argv);
+
+}  // namespace engine::comm

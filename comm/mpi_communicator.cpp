@@ -1,0 +1,107 @@
+#include <mpi.h>
+
+#include <cstdlib>
+#include <stdexcept>
+#include <string>
+
+#include "comm/communicator.h"
+
+// CHECK_MPI names the failing call, file and line.
+#define CHECK_MPI(expr)                                                                            \
+  do {                                                                                             \
+    const int engine_mpi_status_ = (expr);                                                         \
+    if (engine_mpi_status_ != MPI_SUCCESS) {                                                       \
+      char engine_mpi_text_[MPI_MAX_ERROR_STRING];                                                 \
+      int engine_mpi_length_ = 0;                                                                  \
+      MPI_Error_string(engine_mpi_status_, engine_mpi_text_, &engine_mpi_length_);                 \
+      throw std::runtime_error(std::string("MPI error: ") + engine_mpi_text_ +                     \
+                               " in `" #expr "` at " + __FILE__ + ":" + std::to_string(__LINE__)); \
+    }                                                                                              \
+  } while (0)
+
+namespace engine::comm {
+
+namespace {
+
+class MpiCommunicator final : public Communicator {
+ public:
+  MpiCommunicator() {
+    CHECK_MPI(MPI_Comm_rank(MPI_COMM_WORLD, &rank_));
+    CHECK_MPI(MPI_Comm_size(MPI_COMM_WORLD, &size_));
+    // Processes sharing a host (and so its GPUs): the local rank picks the device.
+    MPI_Comm local;
+    CHECK_MPI(
+        MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, rank_, MPI_INFO_NULL, &local));
+    CHECK_MPI(MPI_Comm_rank(local, &local_rank_));
+    CHECK_MPI(MPI_Comm_free(&local));
+  }
+  int rank() const override { return rank_; }
+  int size() const override { return size_; }
+  int local_rank() const override { return local_rank_; }
+  std::string name() const override { return "MPI, " + std::to_string(size_) + " ranks"; }
+  void allreduce_sum(std::span<float> v) override {
+    reduce(v.data(), v.size(), MPI_FLOAT, MPI_SUM);
+  }
+  void allreduce_sum(std::span<double> v) override {
+    reduce(v.data(), v.size(), MPI_DOUBLE, MPI_SUM);
+  }
+  void allreduce_sum(std::span<std::int64_t> v) override {
+    reduce(v.data(), v.size(), MPI_INT64_T, MPI_SUM);
+  }
+  void allreduce_max(std::span<std::int64_t> v) override {
+    reduce(v.data(), v.size(), MPI_INT64_T, MPI_MAX);
+  }
+  void broadcast(std::span<char> bytes, int root) override {
+    for (std::size_t at = 0; at < bytes.size(); at += kChunk) {
+      const auto count = static_cast<int>(std::min(kChunk, bytes.size() - at));
+      CHECK_MPI(MPI_Bcast(bytes.data() + at, count, MPI_CHAR, root, MPI_COMM_WORLD));
+    }
+  }
+  void barrier() override { CHECK_MPI(MPI_Barrier(MPI_COMM_WORLD)); }
+  [[noreturn]] void abort(int code) override {
+    MPI_Abort(MPI_COMM_WORLD, code);
+    std::exit(code);
+  }
+
+ private:
+  // MPI counts are ints: large arenas go in pieces.
+  static constexpr std::size_t kChunk = std::size_t{1} << 30;
+  void reduce(void* data, std::size_t count, MPI_Datatype type, MPI_Op op) {
+    int bytes = 0;
+    MPI_Type_size(type, &bytes);
+    for (std::size_t at = 0; at < count; at += kChunk) {
+      const auto n = static_cast<int>(std::min(kChunk, count - at));
+      CHECK_MPI(MPI_Allreduce(MPI_IN_PLACE,
+                              static_cast<char*>(data) + at * static_cast<std::size_t>(bytes), n,
+                              type, op, MPI_COMM_WORLD));
+    }
+  }
+  int rank_ = 0, size_ = 1, local_rank_ = 0;
+};
+
+bool launched_by_mpi() {
+  for (const char* name : {"OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "PMI_SIZE", "MPI_LOCALNRANKS"}) {
+    if (std::getenv(name) != nullptr) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+std::unique_ptr<Communicator> make_default(int* argc, char*** argv) {
+  if (!launched_by_mpi()) return make_single_process();
+  int initialized = 0;
+  MPI_Initialized(&initialized);
+  if (!initialized) {
+    int provided = 0;
+    CHECK_MPI(MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &provided));
+    std::atexit([] {
+      int finalized = 0;
+      MPI_Finalized(&finalized);
+      if (!finalized) MPI_Finalize();
+    });
+  }
+  return std::make_unique<MpiCommunicator>();
+}
+
+}  // namespace engine::comm

@@ -1,0 +1,38 @@
+#include <cstdlib>
+
+#include "comm/communicator.h"
+
+namespace engine::comm {
+
+std::string Communicator::broadcast_string(const std::string& value, int root) {
+  std::int64_t length = rank() == root ? static_cast<std::int64_t>(value.size()) : 0;
+  allreduce_max(std::span<std::int64_t>(&length, 1));  // only root's is non-zero
+  std::string out = rank() == root ? value : std::string(static_cast<std::size_t>(length), '\0');
+  broadcast(std::span<char>(out.data(), out.size()), root);
+  return out;
+}
+
+namespace {
+
+class SingleProcess final : public Communicator {
+ public:
+  int rank() const override { return 0; }
+  int size() const override { return 1; }
+  int local_rank() const override { return 0; }
+  std::string name() const override { return "single process"; }
+  void allreduce_sum(std::span<float>) override {}
+  void allreduce_sum(std::span<double>) override {}
+  void allreduce_sum(std::span<std::int64_t>) override {}
+  void allreduce_max(std::span<std::int64_t>) override {}
+  void broadcast(std::span<char>, int) override {}
+  void barrier() override {}
+  [[noreturn]] void abort(int code) override { std::exit(code); }
+};
+
+}  // namespace
+
+std::unique_ptr<Communicator> make_single_process() {
+  return std::make_unique<SingleProcess>();
+}
+
+}  // namespace engine::comm
