@@ -8,6 +8,7 @@ cd "$(dirname "$0")/.."
 packages=(
   build-essential cmake ninja-build ccache pkg-config git
   libopenmpi-dev openmpi-bin          # MPI ranks
+  slurm-wlm munge                     # the Slurm integration test runs a one-node cluster
   libhdf5-dev hdf5-tools              # shards and checkpoints; h5dump
   libdeflate-dev                      # fast deflate for shard chunks
   libcli11-dev                        # command lines
