@@ -254,6 +254,12 @@ TrainOutcome train(const TrainConfig& cfg, const LogFunction& info, const LogFun
     save_checkpoint(path.string(), model, opt, config_json, dataset.class_names,
                     dataset.fingerprint(), progress.to_json());
   };
+  double side_seconds = 0;  // validation and checkpoints, left out of the throughput
+  const auto timed = [&side_seconds](auto&& work) {
+    const auto begin = Clock::now();
+    work();
+    side_seconds += std::chrono::duration<double>(Clock::now() - begin).count();
+  };
   const auto checkpoint_now = [&] {
     save(checkpoints / checkpoint_file_name(progress.step), &optimizer);
     if (root) prune_checkpoints(checkpoints.string(), cfg.keep_last);
@@ -345,12 +351,15 @@ TrainOutcome train(const TrainConfig& cfg, const LogFunction& info, const LogFun
     std::int64_t counts[4] = {rows, correct, epoch_done ? 1 : 0,
                               stop_requested && stop_requested(progress.step + 1) ? 1 : 0};
     if (world.size() > 1) {
+      const auto reduce_start = Clock::now();
       world.allreduce_sum(grads);
       world.allreduce_sum(std::span<double>(&loss_sum, 1));
       world.allreduce_sum(std::span<std::int64_t>(counts, 2));
       world.allreduce_max(std::span<std::int64_t>(counts + 2, 2));
       rows = counts[0];
       correct = counts[1];
+      outcome.communication_seconds +=
+          std::chrono::duration<double>(Clock::now() - reduce_start).count();
     }
     epoch_done = counts[2] != 0;
     const bool stop_now = counts[3] != 0;
@@ -396,9 +405,10 @@ TrainOutcome train(const TrainConfig& cfg, const LogFunction& info, const LogFun
       }
       if (cfg.eval_every > 0 && progress.step % cfg.eval_every == 0) {
         if (tty) std::fprintf(stderr, "\n");
-        validate();
+        timed(validate);
       }
-      if (cfg.checkpoint_every > 0 && progress.step % cfg.checkpoint_every == 0) checkpoint_now();
+      if (cfg.checkpoint_every > 0 && progress.step % cfg.checkpoint_every == 0)
+        timed(checkpoint_now);
       if (cfg.max_steps > 0 && progress.step >= cfg.max_steps) stop = true;
       if (stop_now) {
         checkpoint_now();
@@ -411,15 +421,19 @@ TrainOutcome train(const TrainConfig& cfg, const LogFunction& info, const LogFun
     }
     if (epoch_done) {
       if (tty) std::fprintf(stderr, "\n");
-      if (cfg.eval_every == 0) validate();
+      if (cfg.eval_every == 0) timed(validate);
       ++progress.epoch;
       ++outcome.epochs_completed;
       progress.epoch_loss_sum = 0;
       progress.epoch_correct = progress.epoch_rows = 0;
-      checkpoint_now();
+      timed(checkpoint_now);
     }
   }
   if (tty) std::fprintf(stderr, "\n");
+  outcome.train_seconds =
+      std::chrono::duration<double>(Clock::now() - start).count() - side_seconds;
+  outcome.samples_per_second =
+      static_cast<double>(rows_since_start) / std::max(outcome.train_seconds, 1e-9);
   checkpoint_now();
   outcome.steps = progress.step;
   outcome.best_metric = progress.best_metric;

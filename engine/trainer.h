@@ -30,6 +30,11 @@ struct TrainOutcome {
   bool stopped_early = false;
   double best_metric = 0;
   double test_accuracy = -1;  // -1: no test split
+  // Throughput of the optimizer steps (validation and checkpoints excluded), all ranks together,
+  // and the time this rank spent in gradient/metric reductions (not hidden behind compute).
+  double train_seconds = 0;
+  double samples_per_second = 0;
+  double communication_seconds = 0;
 };
 
 // Asked after every optimizer step (with the step count): true checkpoints and returns.

@@ -52,6 +52,9 @@ int main(int argc, char** argv) {
     spdlog::info("[train] done: {} steps, {} epochs{}; run in {}", outcome.steps,
                  outcome.epochs_completed, outcome.stopped_early ? " (stopped early)" : "",
                  config.out);
+    // Rank 0's view; machine-readable for bench/scaling_bench.py.
+    spdlog::info("[train] throughput samples_per_s={:.1f} train_s={:.3f} comm_s={:.3f}",
+                 outcome.samples_per_second, outcome.train_seconds, outcome.communication_seconds);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "engine_train: %serror: %s\n", tag.c_str(), e.what());
     if (world->size() > 1) world->abort(1);  // no rank may be left waiting in a collective
