@@ -4,25 +4,22 @@
 #include <cmath>
 #include <stdexcept>
 
+#include "engine/enum_names.h"
+
 namespace engine {
 
-std::string schedule_name(ScheduleKind kind) {
-  switch (kind) {
-    case ScheduleKind::kConstant:
-      return "constant";
-    case ScheduleKind::kStep:
-      return "step";
-    case ScheduleKind::kCosine:
-      return "cosine";
-  }
-  return "?";
-}
+namespace {
+constexpr EnumNames<ScheduleKind, 3> kSchedules{"lr schedule",
+                                                {{{ScheduleKind::kConstant, "constant"},
+                                                  {ScheduleKind::kStep, "step"},
+                                                  {ScheduleKind::kCosine, "cosine"}}}};
+}  // namespace
 
+std::string schedule_name(ScheduleKind kind) {
+  return kSchedules.name(kind);
+}
 ScheduleKind parse_schedule(const std::string& name) {
-  if (name == "constant") return ScheduleKind::kConstant;
-  if (name == "step") return ScheduleKind::kStep;
-  if (name == "cosine") return ScheduleKind::kCosine;
-  throw std::invalid_argument("lr schedule: '" + name + "' is not one of constant, step, cosine");
+  return kSchedules.parse(name);
 }
 
 double LrSchedule::at(std::int64_t step) const {

@@ -2,60 +2,42 @@
 
 #include <stdexcept>
 
+#include "engine/enum_names.h"
+
 namespace engine {
 
 namespace {
 [[noreturn]] void bad(const std::string& field, const std::string& why) {
   throw std::invalid_argument("model config: " + field + ": " + why);
 }
+
+constexpr EnumNames<CellType, 3> kCells{
+    "model config: cell",
+    {{{CellType::kLstm, "lstm"}, {CellType::kGru, "gru"}, {CellType::kRnn, "rnn"}}}};
+constexpr EnumNames<Readout, 3> kReadouts{
+    "model config: readout",
+    {{{Readout::kLast, "last"}, {Readout::kMean, "mean"}, {Readout::kMax, "max"}}}};
+constexpr EnumNames<Activation, 2> kActivations{
+    "model config: dense_activation", {{{Activation::kRelu, "relu"}, {Activation::kTanh, "tanh"}}}};
 }  // namespace
 
 std::string cell_name(CellType cell) {
-  switch (cell) {
-    case CellType::kRnn:
-      return "rnn";
-    case CellType::kLstm:
-      return "lstm";
-    case CellType::kGru:
-      return "gru";
-  }
-  return "?";
+  return kCells.name(cell);
 }
-
 CellType parse_cell(const std::string& name) {
-  if (name == "rnn") return CellType::kRnn;
-  if (name == "lstm") return CellType::kLstm;
-  if (name == "gru") return CellType::kGru;
-  bad("cell", "'" + name + "' is not one of lstm, gru, rnn");
+  return kCells.parse(name);
 }
-
 std::string readout_name(Readout readout) {
-  switch (readout) {
-    case Readout::kLast:
-      return "last";
-    case Readout::kMean:
-      return "mean";
-    case Readout::kMax:
-      return "max";
-  }
-  return "?";
+  return kReadouts.name(readout);
 }
-
 Readout parse_readout(const std::string& name) {
-  if (name == "last") return Readout::kLast;
-  if (name == "mean") return Readout::kMean;
-  if (name == "max") return Readout::kMax;
-  bad("readout", "'" + name + "' is not one of last, mean, max");
+  return kReadouts.parse(name);
 }
-
 std::string activation_name(Activation activation) {
-  return activation == Activation::kRelu ? "relu" : "tanh";
+  return kActivations.name(activation);
 }
-
 Activation parse_activation(const std::string& name) {
-  if (name == "relu") return Activation::kRelu;
-  if (name == "tanh") return Activation::kTanh;
-  bad("dense_activation", "'" + name + "' is not one of relu, tanh");
+  return kActivations.parse(name);
 }
 
 void ModelConfig::validate() const {

@@ -3,27 +3,23 @@
 #include <cmath>
 #include <stdexcept>
 
+#include "engine/enum_names.h"
 #include "kernels/math/optimizers.h"
 
 namespace engine {
 
-std::string optimizer_name(OptimizerKind kind) {
-  switch (kind) {
-    case OptimizerKind::kSgd:
-      return "sgd";
-    case OptimizerKind::kAdam:
-      return "adam";
-    case OptimizerKind::kAdamW:
-      return "adamw";
-  }
-  return "?";
-}
+namespace {
+constexpr EnumNames<OptimizerKind, 3> kOptimizers{"optimizer",
+                                                  {{{OptimizerKind::kAdam, "adam"},
+                                                    {OptimizerKind::kAdamW, "adamw"},
+                                                    {OptimizerKind::kSgd, "sgd"}}}};
+}  // namespace
 
+std::string optimizer_name(OptimizerKind kind) {
+  return kOptimizers.name(kind);
+}
 OptimizerKind parse_optimizer(const std::string& name) {
-  if (name == "sgd") return OptimizerKind::kSgd;
-  if (name == "adam") return OptimizerKind::kAdam;
-  if (name == "adamw") return OptimizerKind::kAdamW;
-  throw std::invalid_argument("optimizer: '" + name + "' is not one of adam, adamw, sgd");
+  return kOptimizers.parse(name);
 }
 
 Optimizer::Optimizer(OptimizerConfig config, std::size_t size)
