@@ -44,7 +44,8 @@ std::string checkpoint_file_name(std::int64_t step) {
 void save_checkpoint(const std::string& path, const Model& model, const Optimizer* optimizer,
                      const nlohmann::json& train_config,
                      const std::vector<std::string>& class_names,
-                     const std::string& dataset_fingerprint, const nlohmann::json& progress) {
+                     const std::string& dataset_fingerprint, const nlohmann::json& progress,
+                     const std::vector<std::int64_t>& loader_excluded) {
   const std::string tmp = path + ".tmp." + std::to_string(::getpid());
   try {
     auto file = io::h5::File::create(tmp);
@@ -68,6 +69,8 @@ void save_checkpoint(const std::string& path, const Model& model, const Optimize
     }
     file.write<float>("/optimizer/first", first);
     file.write<float>("/optimizer/second", second);
+    file.create_group("/loader");
+    file.write<std::int64_t>("/loader/excluded", loader_excluded);
     const std::vector<float> values(params.values().begin(), params.values().end());
     file.set_attr("/", "format", std::string(kFormat));
     file.set_attr("/", "format_version", kFormatVersion);
@@ -118,6 +121,7 @@ Checkpoint load_checkpoint(const std::string& path) {
     const auto values = file.read<float>(name);
     c.values.insert(c.values.end(), values.begin(), values.end());
   }
+  c.loader_excluded = file.read<std::int64_t>("/loader/excluded");
   c.first_moment = file.read<float>("/optimizer/first");
   c.second_moment = file.read<float>("/optimizer/second");
   if (!c.first_moment.empty()) c.optimizer_steps = file.attr_int("/optimizer", "steps");

@@ -2,6 +2,8 @@
 // the data. Layout (format version 1):
 //   /model/<tensor name>   float32 tensors with their shapes (PyTorch state_dict names)
 //   /optimizer/first, /optimizer/second   flat moment arenas (attribute: steps)
+//   /loader/excluded       examples of the current epoch used before the loader's plan began
+//                          (non-empty after resuming on another number of ranks)
 //   root attributes: format, format_version, model_config and train_config (JSON), class_names,
 //                    dataset_fingerprint, progress (JSON: step, epoch, loader position, the
 //                    running epoch sums, early-stopping state), checksum
@@ -29,12 +31,14 @@ struct Checkpoint {
   std::vector<float> values;  // the parameter arena, in the model's slice order
   std::int64_t optimizer_steps = 0;
   std::vector<float> first_moment, second_moment;
+  std::vector<std::int64_t> loader_excluded;  // see io::LoaderPosition::excluded
 };
 
 void save_checkpoint(const std::string& path, const Model& model, const Optimizer* optimizer,
                      const nlohmann::json& train_config,
                      const std::vector<std::string>& class_names,
-                     const std::string& dataset_fingerprint, const nlohmann::json& progress);
+                     const std::string& dataset_fingerprint, const nlohmann::json& progress,
+                     const std::vector<std::int64_t>& loader_excluded = {});
 
 // Reads and verifies a checkpoint; throws io::DataError naming the file and what is wrong.
 Checkpoint load_checkpoint(const std::string& path);

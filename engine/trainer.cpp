@@ -55,7 +55,9 @@ struct Progress {
               {"epoch", loader.epoch},
               {"step", loader.step},
               {"rank", loader.rank},
-              {"world_size", loader.world_size}}}};
+              {"world_size", loader.world_size},
+              {"batch_size", loader.batch_size},
+              {"bucket_batches", loader.bucket_batches}}}};
   }
   static Progress from_json(const json& j) {
     Progress p;
@@ -70,7 +72,13 @@ struct Progress {
     p.best_step = j.at("best_step");
     p.bad_evaluations = j.at("bad_evaluations");
     const json& l = j.at("loader");
-    p.loader = {l.at("seed"), l.at("epoch"), l.at("step"), l.at("rank"), l.at("world_size")};
+    p.loader = {.seed = l.at("seed"),
+                .epoch = l.at("epoch"),
+                .step = l.at("step"),
+                .rank = l.at("rank"),
+                .world_size = l.at("world_size"),
+                .batch_size = l.at("batch_size"),
+                .bucket_batches = l.at("bucket_batches")};
     return p;
   }
 };
@@ -207,13 +215,17 @@ TrainOutcome train(const TrainConfig& cfg, const LogFunction& info, const LogFun
     replicas.sync();
     optimizer.restore(resumed->optimizer_steps, resumed->first_moment, resumed->second_moment);
     progress = Progress::from_json(resumed->progress);
-    if (progress.loader.world_size != world.size()) {
-      throw std::runtime_error("the checkpoint was written by " +
-                               std::to_string(progress.loader.world_size) +
-                               " ranks; resume it with the same number (this run has " +
-                               std::to_string(world.size()) + ")");
+    progress.loader.excluded = resumed->loader_excluded;
+    if (progress.loader.world_size != world.size() ||
+        progress.loader.batch_size != static_cast<std::int64_t>(cfg.batch_size)) {
+      // The rest of the interrupted epoch is shared among this run's ranks (io/loader.h).
+      info("[train] the checkpoint was written by " + std::to_string(progress.loader.world_size) +
+           " rank(s) with batch " + std::to_string(progress.loader.batch_size) +
+           "; continuing epoch " + std::to_string(progress.loader.epoch + 1) + " on " +
+           std::to_string(world.size()) + " with the examples it has not used yet");
+    } else {
+      progress.loader.rank = world.rank();  // every rank is at the same step of its own stride
     }
-    progress.loader.rank = world.rank();  // every rank is at the same step of its own stride
     loader.restore(progress.loader);
     if (root) {
       truncate_jsonl(run / "steps.jsonl", progress.step);
@@ -252,7 +264,7 @@ TrainOutcome train(const TrainConfig& cfg, const LogFunction& info, const LogFun
     progress.loader = loader.position();
     if (!root) return;
     save_checkpoint(path.string(), model, opt, config_json, dataset.class_names,
-                    dataset.fingerprint(), progress.to_json());
+                    dataset.fingerprint(), progress.to_json(), progress.loader.excluded);
   };
   double side_seconds = 0;  // validation and checkpoints, left out of the throughput
   const auto timed = [&side_seconds](auto&& work) {

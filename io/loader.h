@@ -51,9 +51,12 @@ struct Batch {
 struct LoaderPosition {
   std::uint64_t seed = 0;
   std::int64_t epoch = 0;
-  std::int64_t step = 0;  // batches already served in this epoch
+  std::int64_t step = 0;  // batches already served in this epoch (by each rank)
   std::int64_t rank = 0;
   std::int64_t world_size = 1;
+  std::int64_t batch_size = 0;  // the plan's shape, to replay it on another rank count
+  std::int64_t bucket_batches = 0;
+  std::vector<std::int64_t> excluded = {};  // examples of this epoch used before the plan began
 };
 
 class BatchLoader {
@@ -69,12 +72,17 @@ class BatchLoader {
   std::int64_t steps_per_epoch() const { return steps_per_epoch_; }
   std::size_t num_examples() const { return data_->size(); }
   LoaderPosition position() const;
-  // Continues from a saved position. Seed, rank and world size must match this loader's.
+  // Continues from a saved position (the seed must match). With the same world size, batch size
+  // and bucketing it continues exactly. With others (resuming 2 ranks' run on 3, say) the
+  // examples every old rank had used in the current epoch are worked out by replaying the old
+  // plan, and the rest of the epoch is shared among the new ranks: within the epoch no example
+  // is skipped or repeated; the following epochs are planned for the new shape.
   void restore(const LoaderPosition& position);
 
  private:
   // The rank's batches for one epoch, as lists of example ids.
   std::vector<std::vector<std::int64_t>> plan_epoch(std::int64_t epoch) const;
+  std::int64_t steps_in(std::int64_t epoch) const;
   void build(std::int64_t epoch, std::int64_t step, Batch& batch);
   void start_prefetch();
   void stop_prefetch();
@@ -85,6 +93,10 @@ class BatchLoader {
   std::int64_t steps_per_epoch_ = 0;
   std::int64_t epoch_ = 0;
   std::int64_t step_ = 0;
+  // After a restore onto another shape: the epoch whose remaining examples are re-planned, and
+  // the examples (sorted) already used in it.
+  std::int64_t excluded_epoch_ = -1;
+  std::vector<std::int64_t> excluded_;
 
   // Plan cache for the thread that builds batches.
   std::int64_t planned_epoch_ = -1;

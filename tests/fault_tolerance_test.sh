@@ -5,15 +5,16 @@
 set -uo pipefail
 build=$(cd "$1" && pwd)
 base=$(mktemp -d /tmp/engine_fault_XXXXXX)
-trap 'pkill -9 -f "$base/" 2>/dev/null; rm -rf "$base"' EXIT
+trap 'pkill -9 -f "$base/" 2>/dev/null; [ -n "${KEEP:-}" ] || rm -rf "$base"' EXIT
 fail() { echo "FAILED: $*"; tail -n 20 "$base"/*.log 2>/dev/null; exit 1; }
 
 mpi=(mpirun -np 2 --oversubscribe --mca btl self,vader,tcp --mca btl_tcp_if_include lo --mca oob_tcp_if_include lo)
 [ "$(id -u)" -eq 0 ] && mpi+=(--allow-run-as-root)
 "$build/engine/engine_synth_csv" --out "$base/train.csv" --rows 3000 --classes 3 --seed 9 --vocab-words 500 2>/dev/null
 "$build/engine/engine_prep" --train "$base/train.csv" --out "$base/ds" --valid-fraction 0.1 --quiet || fail "prep"
-train=("$build/engine/engine_train" --data "$base/ds" --embed 16 --hidden 32 --batch-size 16 --epochs 6
-       --dropout 0.1 --checkpoint-every 25 --keep-last 2 --resume auto --quiet)
+loud=("$build/engine/engine_train" --data "$base/ds" --embed 16 --hidden 32 --batch-size 16 --epochs 6
+      --dropout 0.1 --checkpoint-every 25 --keep-last 2 --resume auto)
+train=("${loud[@]}" --quiet)
 
 "${mpi[@]}" "${train[@]}" --out "$base/reference" >"$base/reference.log" 2>&1 || fail "reference run"
 
@@ -46,4 +47,25 @@ for name in a["model"]:
     assert np.array_equal(a["model"][name][:], b["model"][name][:]), name
 PY
 echo "ok: resumed with --resume auto; per-step losses and final parameters equal the uninterrupted run"
+
+# Resume on another number of ranks: stopped on 2 ranks (SIGUSR1, as Slurm's warning), finished on 3.
+"${mpi[@]}" "${train[@]}" --out "$base/reshaped" >"$base/two.log" 2>&1 &
+launcher=$!
+for _ in $(seq 600); do
+  [ -f "$base/reshaped/steps.jsonl" ] && [ "$(wc -l <"$base/reshaped/steps.jsonl")" -ge 100 ] && break
+  sleep 0.05
+done
+kill -USR1 "$launcher"
+wait "$launcher"
+[ $? -eq 75 ] || fail "the 2-rank run did not stop with 75 on SIGUSR1"
+three=("${mpi[@]}")
+three[2]=3
+"${three[@]}" "${loud[@]}" --out "$base/reshaped" >"$base/three.log" 2>&1 || fail "resuming on 3 ranks"
+grep -q "continuing epoch" "$base/three.log" || fail "the 3-rank run did not remap the epoch"
+/usr/bin/python3 - "$base/reshaped/steps.jsonl" <<'PY' || fail "steps after the reshape are not one unbroken sequence"
+import json, sys
+steps = [json.loads(line)["step"] for line in open(sys.argv[1])]
+assert steps == list(range(1, len(steps) + 1)), steps[:5]
+PY
+echo "ok: a 2-rank run stopped by SIGUSR1 finished on 3 ranks"
 echo "1 passed, 0 failed"

@@ -80,7 +80,12 @@ TEST_P(LoaderCoverage, EachExampleExactlyOncePerEpochAcrossRanks) {
                                 .rank = rank,
                                 .world_size = world,
                                 .bucket_batches = bucket});
-      loader.restore({11, epoch, 0, rank, world});
+      loader.restore({.seed = 11,
+                      .epoch = epoch,
+                      .rank = rank,
+                      .world_size = world,
+                      .batch_size = 6,
+                      .bucket_batches = static_cast<std::int64_t>(bucket)});
       const auto batches = one_epoch(loader);
       steps.insert(static_cast<std::int64_t>(batches.size()));
       EXPECT_EQ(static_cast<std::int64_t>(batches.size()), loader.steps_per_epoch());
@@ -171,8 +176,92 @@ TEST(Loader, RejectsBadSetups) {
   EXPECT_THROW(BatchLoader(data, {.batch_size = 1, .rank = 0, .world_size = 3}),
                std::invalid_argument);
   BatchLoader loader(data, {.batch_size = 1, .seed = 1});
-  EXPECT_THROW(loader.restore({2, 0, 0, 0, 1}), std::invalid_argument);  // other seed
-  EXPECT_THROW(loader.restore({1, 0, 5, 0, 1}), std::invalid_argument);  // step past the epoch
+  EXPECT_THROW(loader.restore({.seed = 2}), std::invalid_argument);  // other seed
+  EXPECT_THROW(loader.restore({.seed = 1, .step = 5, .batch_size = 1}),
+               std::invalid_argument);  // past the epoch
+}
+
+}  // namespace
+}  // namespace engine::io
+
+namespace engine::io {
+namespace {
+
+// Resuming on another number of ranks (and another batch size): within the interrupted epoch
+// every example is used exactly once across the old and the new ranks; the next epoch is whole.
+class LoaderReshape : public testing::TestWithParam<std::tuple<int, int, std::size_t>> {};
+
+TEST_P(LoaderReshape, NoExampleSkippedOrRepeatedWithinTheEpoch) {
+  const auto [old_world, new_world, bucket] = GetParam();
+  const auto data = make_split(101);
+  std::map<std::int64_t, int> uses;
+  std::vector<LoaderPosition> saved;
+  for (int rank = 0; rank < old_world; ++rank) {
+    BatchLoader loader(data, {.batch_size = 4,
+                              .seed = 3,
+                              .rank = rank,
+                              .world_size = old_world,
+                              .bucket_batches = bucket});
+    Batch batch;
+    for (int b = 0; b < 5; ++b) {
+      ASSERT_TRUE(loader.next(batch));
+      for (const auto id : batch.example_ids) ++uses[id];
+    }
+    saved.push_back(loader.position());
+  }
+  std::set<std::int64_t> steps;
+  for (int rank = 0; rank < new_world; ++rank) {
+    BatchLoader loader(data, {.batch_size = 3,
+                              .seed = 3,
+                              .rank = rank,
+                              .world_size = new_world,
+                              .bucket_batches = bucket});
+    LoaderPosition position = saved.front();
+    position.rank = rank;
+    loader.restore(position);
+    Batch batch;
+    std::int64_t count = 0;
+    while (loader.next(batch)) {
+      ++count;
+      for (const auto id : batch.example_ids) ++uses[id];
+    }
+    steps.insert(count);
+    // The following epoch is a whole one for the new shape.
+    std::int64_t next_epoch = 0;
+    while (loader.next(batch)) next_epoch += static_cast<std::int64_t>(batch.rows);
+    if (rank == 0) {
+      EXPECT_GE(next_epoch, 101 / new_world);
+    }
+  }
+  EXPECT_EQ(steps.size(), 1u) << "new ranks disagree on the steps left";
+  ASSERT_EQ(uses.size(), 101u);
+  for (const auto& [id, count] : uses) ASSERT_EQ(count, 1) << "example " << id;
+}
+
+INSTANTIATE_TEST_SUITE_P(Ranks, LoaderReshape,
+                         testing::Combine(testing::Values(1, 2, 3), testing::Values(1, 2, 3),
+                                          testing::Values(0u, 3u)));
+
+TEST(Loader, PositionAfterAReshapeRestoresExactly) {
+  const auto data = make_split(60);
+  BatchLoader two(data, {.batch_size = 4, .seed = 8, .rank = 0, .world_size = 2});
+  Batch batch;
+  for (int b = 0; b < 3; ++b) two.next(batch);
+  BatchLoader three(data, {.batch_size = 4, .seed = 8, .rank = 1, .world_size = 3});
+  LoaderPosition p = two.position();
+  p.rank = 1;
+  three.restore(p);
+  three.next(batch);
+  const LoaderPosition mid = three.position();  // carries the excluded examples
+  EXPECT_EQ(mid.excluded.size(), 24u);
+  std::vector<std::int64_t> rest_a, rest_b;
+  while (three.next(batch))
+    rest_a.insert(rest_a.end(), batch.example_ids.begin(), batch.example_ids.end());
+  BatchLoader again(data, {.batch_size = 4, .seed = 8, .rank = 1, .world_size = 3});
+  again.restore(mid);
+  while (again.next(batch))
+    rest_b.insert(rest_b.end(), batch.example_ids.begin(), batch.example_ids.end());
+  EXPECT_EQ(rest_a, rest_b);
 }
 
 }  // namespace
