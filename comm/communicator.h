@@ -8,6 +8,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <vector>
 
 namespace engine::comm {
 
@@ -26,6 +27,8 @@ class Communicator {
   virtual void allreduce_max(std::span<std::int64_t> values) = 0;
   // Root's bytes to every rank (same length everywhere).
   virtual void broadcast(std::span<char> bytes, int root) = 0;
+  // Every rank's string, in rank order, on root (other ranks get an empty list).
+  virtual std::vector<std::string> gather(const std::string& value, int root) = 0;
   virtual void barrier() = 0;
   // Ends every rank of the job with `code` (a failing rank must not leave others waiting).
   [[noreturn]] virtual void abort(int code) = 0;

@@ -57,6 +57,25 @@ class MpiCommunicator final : public Communicator {
       CHECK_MPI(MPI_Bcast(bytes.data() + at, count, MPI_CHAR, root, MPI_COMM_WORLD));
     }
   }
+  std::vector<std::string> gather(const std::string& value, int root) override {
+    int length = static_cast<int>(value.size());
+    std::vector<int> lengths(rank_ == root ? static_cast<std::size_t>(size_) : 0);
+    CHECK_MPI(MPI_Gather(&length, 1, MPI_INT, lengths.data(), 1, MPI_INT, root, MPI_COMM_WORLD));
+    std::vector<int> offsets(lengths.size());
+    int total = 0;
+    for (std::size_t r = 0; r < lengths.size(); ++r) {
+      offsets[r] = total;
+      total += lengths[r];
+    }
+    std::string joined(static_cast<std::size_t>(total), '\0');
+    CHECK_MPI(MPI_Gatherv(value.data(), length, MPI_CHAR, joined.data(), lengths.data(),
+                          offsets.data(), MPI_CHAR, root, MPI_COMM_WORLD));
+    std::vector<std::string> out;
+    for (std::size_t r = 0; r < lengths.size(); ++r)
+      out.push_back(joined.substr(static_cast<std::size_t>(offsets[r]),
+                                  static_cast<std::size_t>(lengths[r])));
+    return out;
+  }
   void barrier() override { CHECK_MPI(MPI_Barrier(MPI_COMM_WORLD)); }
   [[noreturn]] void abort(int code) override {
     MPI_Abort(MPI_COMM_WORLD, code);

@@ -240,8 +240,16 @@ TrainOutcome train(const TrainConfig& cfg, const LogFunction& info, const LogFun
   }
   world.barrier();  // nobody writes before every rank has read what it resumes from
   if (root) write_text_atomically(run / "config.yaml", cfg.to_yaml());
+  char host[256] = {};
+  ::gethostname(host, sizeof host - 1);
+  const std::vector<std::string> hosts =
+      world.gather(std::string(host) + "/" + std::to_string(world.local_rank()), 0);
   if (!cfg.quiet && root) {
-    info("[train] " + world.name() + ", " + std::to_string(cfg.threads) + " thread(s) per rank");
+    std::string placement;
+    for (std::size_t r = 0; r < hosts.size(); ++r)
+      placement += (r ? ", " : "") + std::to_string(r) + "@" + hosts[r];
+    info("[train] " + world.name() + ", " + std::to_string(cfg.threads) +
+         " thread(s) per rank (rank@host/local: " + placement + ")");
     info("[train] configuration:\n" + cfg.to_yaml());
     info("[train] model: " + std::to_string(model.parameters().size()) + " parameters; " +
          std::to_string(train_data->size()) + " training examples, " +

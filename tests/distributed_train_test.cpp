@@ -106,6 +106,28 @@ TEST_P(DataParallel, NRanksWithBatchOverNMatchOneRankWithTheWholeBatch) {
 
 INSTANTIATE_TEST_SUITE_P(Cells, DataParallel, testing::Values("lstm", "gru"));
 
+TEST(Communicator, CollectivesGiveClosedFormResults) {
+  const int n = world->size(), r = world->rank();
+  std::vector<float> values{static_cast<float>(r), 1.0f};
+  world->allreduce_sum(values);
+  EXPECT_EQ(values[0], static_cast<float>(n * (n - 1) / 2));  // 0 + 1 + ... + n-1
+  EXPECT_EQ(values[1], static_cast<float>(n));
+  std::int64_t biggest = r;
+  world->allreduce_max(std::span<std::int64_t>(&biggest, 1));
+  EXPECT_EQ(biggest, n - 1);
+  EXPECT_EQ(world->broadcast_string(r == 0 ? "from root" : ""), "from root");
+  const auto all = world->gather("rank" + std::string(static_cast<std::size_t>(r), '*'), 0);
+  if (r == 0) {
+    ASSERT_EQ(static_cast<int>(all.size()), n);
+    for (int k = 0; k < n; ++k)
+      EXPECT_EQ(all[static_cast<std::size_t>(k)],
+                "rank" + std::string(static_cast<std::size_t>(k), '*'));
+  } else {
+    EXPECT_TRUE(all.empty());
+  }
+  EXPECT_LT(world->local_rank(), n);
+}
+
 }  // namespace
 }  // namespace engine
 
