@@ -118,7 +118,8 @@ nlohmann::json TrainConfig::to_json() const {
           {"checkpoint_every", checkpoint_every},
           {"keep_last", keep_last},
           {"resume", resume},
-          {"log_every", log_every}};
+          {"log_every", log_every},
+          {"log_all_ranks", log_all_ranks}};
 }
 
 std::string TrainConfig::to_yaml() const {
@@ -259,6 +260,8 @@ void add_train_options(CLI::App& app, TrainConfig& c) {
       ->group(runtime)
       ->capture_default_str();
   app.add_flag("--quiet", c.quiet, "Print only warnings and errors")->group(runtime);
+  app.add_flag("--log-all-ranks", c.log_all_ranks, "Every rank also logs to OUT/logs/rank-N.log")
+      ->group(runtime);
 }
 
 namespace {

@@ -69,6 +69,7 @@ struct TrainConfig {
   std::string resume;  // "auto" or a checkpoint file
   int log_every = 50;
   bool quiet = false;
+  bool log_all_ranks = false;  // each rank also logs to OUT/logs/rank-N.log
 
   ModelConfig model_config(std::int64_t vocab_size, int classes) const;
   OptimizerConfig optimizer_config() const;

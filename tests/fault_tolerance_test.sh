@@ -60,8 +60,9 @@ wait "$launcher"
 [ $? -eq 75 ] || fail "the 2-rank run did not stop with 75 on SIGUSR1"
 three=("${mpi[@]}")
 three[2]=3
-"${three[@]}" "${loud[@]}" --out "$base/reshaped" >"$base/three.log" 2>&1 || fail "resuming on 3 ranks"
+"${three[@]}" "${loud[@]}" --out "$base/reshaped" --log-all-ranks >"$base/three.log" 2>&1 || fail "resuming on 3 ranks"
 grep -q "continuing epoch" "$base/three.log" || fail "the 3-rank run did not remap the epoch"
+grep -q "valid loss" "$base/reshaped/logs/rank-2.log" || fail "rank 2 kept no log of its own (--log-all-ranks)"
 /usr/bin/python3 - "$base/reshaped/steps.jsonl" <<'PY' || fail "steps after the reshape are not one unbroken sequence"
 import json, sys
 steps = [json.loads(line)["step"] for line in open(sys.argv[1])]
