@@ -7,6 +7,14 @@ build=$(cd "$1" && pwd)
 base=$(mktemp -d /tmp/engine_fault_XXXXXX)
 trap 'pkill -9 -f "$base/" 2>/dev/null; [ -n "${KEEP:-}" ] || rm -rf "$base"' EXIT
 fail() { echo "FAILED: $*"; tail -n 20 "$base"/*.log 2>/dev/null; exit 1; }
+# Waits (up to 30 s) until the run in $1 has logged at least $2 optimizer steps.
+wait_for_steps() {
+  for _ in $(seq 600); do
+    [ -f "$1/steps.jsonl" ] && [ "$(wc -l <"$1/steps.jsonl")" -ge "$2" ] && return 0
+    sleep 0.05
+  done
+  fail "$1 did not reach $2 steps"
+}
 
 mpi=(mpirun -np 2 --oversubscribe --mca btl self,vader,tcp --mca btl_tcp_if_include lo --mca oob_tcp_if_include lo)
 [ "$(id -u)" -eq 0 ] && mpi+=(--allow-run-as-root)
@@ -20,10 +28,7 @@ train=("${loud[@]}" --quiet)
 
 "${mpi[@]}" "${train[@]}" --out "$base/run" >"$base/killed.log" 2>&1 &
 launcher=$!
-for _ in $(seq 600); do
-  [ -f "$base/run/steps.jsonl" ] && [ "$(wc -l <"$base/run/steps.jsonl")" -ge 120 ] && break
-  sleep 0.05
-done
+wait_for_steps "$base/run" 120
 victim=$(pgrep -f "engine_train --data $base/ds" | grep -v "^$launcher$" | tail -n 1)
 [ -n "$victim" ] || fail "no rank to kill"
 killed_at=$(date +%s.%N)
@@ -51,10 +56,7 @@ echo "ok: resumed with --resume auto; per-step losses and final parameters equal
 # Resume on another number of ranks: stopped on 2 ranks (SIGUSR1, as Slurm's warning), finished on 3.
 "${mpi[@]}" "${train[@]}" --out "$base/reshaped" >"$base/two.log" 2>&1 &
 launcher=$!
-for _ in $(seq 600); do
-  [ -f "$base/reshaped/steps.jsonl" ] && [ "$(wc -l <"$base/reshaped/steps.jsonl")" -ge 100 ] && break
-  sleep 0.05
-done
+wait_for_steps "$base/reshaped" 100
 kill -USR1 "$launcher"
 wait "$launcher"
 [ $? -eq 75 ] || fail "the 2-rank run did not stop with 75 on SIGUSR1"
