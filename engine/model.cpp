@@ -98,6 +98,28 @@ void Model::apply_dropout(std::vector<float>& values, std::uint32_t stream) cons
   }
 }
 
+void Model::dense_forward(const float* in, int rows, int in_width, std::size_t weight,
+                          std::size_t bias, int out_width, std::vector<float>& out) const {
+  out.resize(static_cast<std::size_t>(rows) * static_cast<std::size_t>(out_width));
+  cpu::sgemm(Trans::kNo, Trans::kYes, rows, out_width, in_width, 1.0f, in, in_width,
+             params_.value(weight), in_width, 0.0f, out.data(), out_width);
+  const float* b = params_.value(bias);
+  for (std::size_t i = 0; i < out.size(); ++i) out[i] += b[i % static_cast<std::size_t>(out_width)];
+}
+
+void Model::dense_backward(const float* d_out, int rows, int out_width, const float* in,
+                           int in_width, std::size_t weight, std::size_t bias, float* d_in) {
+  cpu::sgemm(Trans::kYes, Trans::kNo, out_width, in_width, rows, 1.0f, d_out, out_width, in,
+             in_width, 1.0f, params_.grad(weight), in_width);
+  float* d_bias = params_.grad(bias);
+  for (std::size_t i = 0; i < static_cast<std::size_t>(rows) * static_cast<std::size_t>(out_width);
+       ++i) {
+    d_bias[i % static_cast<std::size_t>(out_width)] += d_out[i];
+  }
+  cpu::sgemm(Trans::kNo, Trans::kNo, rows, in_width, out_width, 1.0f, d_out, out_width,
+             params_.value(weight), in_width, 0.0f, d_in, in_width);
+}
+
 StepResult Model::evaluate(const io::Batch& batch) {
   return forward(batch, false);
 }
@@ -167,31 +189,22 @@ StepResult Model::forward(const io::Batch& batch, bool training) {
   const auto B = static_cast<std::size_t>(layout_.sequences());
   const auto K = static_cast<std::size_t>(config_.classes);
   const float* classifier_in = features_.data();
-  auto classifier_width = static_cast<int>(F);
+  int classifier_width = static_cast<int>(F);
   if (config_.dense_hidden > 0) {
     const auto D = static_cast<std::size_t>(config_.dense_hidden);
-    hidden_pre_.resize(B * D);
-    cpu::sgemm(Trans::kNo, Trans::kYes, static_cast<int>(B), static_cast<int>(D),
-               static_cast<int>(F), 1.0f, features_.data(), static_cast<int>(F),
-               params_.value(hidden_w_), static_cast<int>(F), 0.0f, hidden_pre_.data(),
-               static_cast<int>(D));
+    dense_forward(features_.data(), static_cast<int>(B), static_cast<int>(F), hidden_w_, hidden_b_,
+                  config_.dense_hidden, hidden_pre_);
     hidden_act_.resize(B * D);
-    const float* bias = params_.value(hidden_b_);
     for (std::size_t i = 0; i < B * D; ++i) {
-      const float z = hidden_pre_[i] + bias[i % D];
-      hidden_pre_[i] = z;
+      const float z = hidden_pre_[i];
       hidden_act_[i] =
           config_.dense_activation == Activation::kRelu ? std::max(z, 0.0f) : std::tanh(z);
     }
     classifier_in = hidden_act_.data();
     classifier_width = config_.dense_hidden;
   }
-  logits_.resize(B * K);
-  cpu::sgemm(Trans::kNo, Trans::kYes, static_cast<int>(B), static_cast<int>(K), classifier_width,
-             1.0f, classifier_in, classifier_width, params_.value(output_w_), classifier_width,
-             0.0f, logits_.data(), static_cast<int>(K));
-  const float* out_bias = params_.value(output_b_);
-  for (std::size_t i = 0; i < B * K; ++i) logits_[i] += out_bias[i % K];
+  dense_forward(classifier_in, static_cast<int>(B), classifier_width, output_w_, output_b_,
+                config_.classes, logits_);
 
   sorted_labels_.resize(B);
   result.predictions.assign(B, 0);
@@ -315,43 +328,23 @@ void Model::backward(const io::Batch& batch) {
     math::softmax_xent_row(logits_.data() + at(s, K), config_.classes, label,
                            config_.label_smoothing, weight, 1.0f, d_logits.data() + at(s, K));
   }
-  float* d_out_b = params_.grad(output_b_);
-  for (std::size_t i = 0; i < B * K; ++i) d_out_b[i % K] += d_logits[i];
-
   std::vector<float> d_features(B * F);
   if (config_.dense_hidden > 0) {
     const auto D = static_cast<std::size_t>(config_.dense_hidden);
-    cpu::sgemm(Trans::kYes, Trans::kNo, static_cast<int>(K), static_cast<int>(D),
-               static_cast<int>(B), 1.0f, d_logits.data(), static_cast<int>(K), hidden_act_.data(),
-               static_cast<int>(D), 1.0f, params_.grad(output_w_), static_cast<int>(D));
     std::vector<float> d_hidden(B * D);
-    cpu::sgemm(Trans::kNo, Trans::kNo, static_cast<int>(B), static_cast<int>(D),
-               static_cast<int>(K), 1.0f, d_logits.data(), static_cast<int>(K),
-               params_.value(output_w_), static_cast<int>(D), 0.0f, d_hidden.data(),
-               static_cast<int>(D));
-    float* d_hidden_b = params_.grad(hidden_b_);
+    dense_backward(d_logits.data(), static_cast<int>(B), config_.classes, hidden_act_.data(),
+                   config_.dense_hidden, output_w_, output_b_, d_hidden.data());
     for (std::size_t i = 0; i < B * D; ++i) {
       const float a = hidden_act_[i];
       d_hidden[i] *= config_.dense_activation == Activation::kRelu
                          ? (hidden_pre_[i] > 0.0f ? 1.0f : 0.0f)
                          : 1.0f - a * a;
-      d_hidden_b[i % D] += d_hidden[i];
     }
-    cpu::sgemm(Trans::kYes, Trans::kNo, static_cast<int>(D), static_cast<int>(F),
-               static_cast<int>(B), 1.0f, d_hidden.data(), static_cast<int>(D), features_.data(),
-               static_cast<int>(F), 1.0f, params_.grad(hidden_w_), static_cast<int>(F));
-    cpu::sgemm(Trans::kNo, Trans::kNo, static_cast<int>(B), static_cast<int>(F),
-               static_cast<int>(D), 1.0f, d_hidden.data(), static_cast<int>(D),
-               params_.value(hidden_w_), static_cast<int>(F), 0.0f, d_features.data(),
-               static_cast<int>(F));
+    dense_backward(d_hidden.data(), static_cast<int>(B), config_.dense_hidden, features_.data(),
+                   static_cast<int>(F), hidden_w_, hidden_b_, d_features.data());
   } else {
-    cpu::sgemm(Trans::kYes, Trans::kNo, static_cast<int>(K), static_cast<int>(F),
-               static_cast<int>(B), 1.0f, d_logits.data(), static_cast<int>(K), features_.data(),
-               static_cast<int>(F), 1.0f, params_.grad(output_w_), static_cast<int>(F));
-    cpu::sgemm(Trans::kNo, Trans::kNo, static_cast<int>(B), static_cast<int>(F),
-               static_cast<int>(K), 1.0f, d_logits.data(), static_cast<int>(K),
-               params_.value(output_w_), static_cast<int>(F), 0.0f, d_features.data(),
-               static_cast<int>(F));
+    dense_backward(d_logits.data(), static_cast<int>(B), config_.classes, features_.data(),
+                   static_cast<int>(F), output_w_, output_b_, d_features.data());
   }
   std::vector<float> d_joined;
   readout_backward(d_features, d_joined);

@@ -64,6 +64,12 @@ class Model {
   void apply_dropout(std::vector<float>& values, std::uint32_t stream) const;
   void readout_forward();
   void readout_backward(const std::vector<float>& d_features, std::vector<float>& d_top) const;
+  // out = in W^T + b for a dense layer (W: [out_width x in_width]); the backward accumulates
+  // dW and db and overwrites d_in.
+  void dense_forward(const float* in, int rows, int in_width, std::size_t weight, std::size_t bias,
+                     int out_width, std::vector<float>& out) const;
+  void dense_backward(const float* d_out, int rows, int out_width, const float* in, int in_width,
+                      std::size_t weight, std::size_t bias, float* d_in);
   RecurrentParams params_of(const RecurrentSlot& slot) const;
   RecurrentGrads grads_of(const RecurrentSlot& slot);
 

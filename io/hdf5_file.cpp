@@ -116,12 +116,6 @@ void File::set_attr(const std::string& object, const std::string& name, std::int
                 [&](hid_t attr) { return H5Awrite(attr, H5T_NATIVE_INT64, &value); });
 }
 
-void File::set_attr(const std::string& object, const std::string& name, double value) {
-  Handle space(checked(H5Screate(H5S_SCALAR), "HDF5: cannot create scalar space"), H5Sclose);
-  with_new_attr(id(), where(object), object, name, H5T_NATIVE_DOUBLE, space.get(),
-                [&](hid_t attr) { return H5Awrite(attr, H5T_NATIVE_DOUBLE, &value); });
-}
-
 void File::set_attr(const std::string& object, const std::string& name, const std::string& value) {
   Handle space(checked(H5Screate(H5S_SCALAR), "HDF5: cannot create scalar space"), H5Sclose);
   Handle type = string_type();
@@ -150,14 +144,6 @@ std::int64_t File::attr_int(const std::string& object, const std::string& name) 
   std::int64_t value = 0;
   checked_status(H5Aread(attr.get(), H5T_NATIVE_INT64, &value),
                  where(object) + ": attribute '" + name + "' is not an integer");
-  return value;
-}
-
-double File::attr_double(const std::string& object, const std::string& name) const {
-  Handle attr = open_attr(object, name);
-  double value = 0;
-  checked_status(H5Aread(attr.get(), H5T_NATIVE_DOUBLE, &value),
-                 where(object) + ": attribute '" + name + "' is not a number");
   return value;
 }
 

@@ -62,12 +62,10 @@ class File {
 
   // Attributes on the root group or on a named object ("/" for the root).
   void set_attr(const std::string& object, const std::string& name, std::int64_t value);
-  void set_attr(const std::string& object, const std::string& name, double value);
   void set_attr(const std::string& object, const std::string& name, const std::string& value);
   void set_attr(const std::string& object, const std::string& name,
                 const std::vector<std::string>& values);
   std::int64_t attr_int(const std::string& object, const std::string& name) const;
-  double attr_double(const std::string& object, const std::string& name) const;
   std::string attr_string(const std::string& object, const std::string& name) const;
   std::vector<std::string> attr_strings(const std::string& object, const std::string& name) const;
 

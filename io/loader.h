@@ -70,7 +70,6 @@ class BatchLoader {
   bool next(Batch& batch);
 
   std::int64_t steps_per_epoch() const { return steps_per_epoch_; }
-  std::size_t num_examples() const { return data_->size(); }
   LoaderPosition position() const;
   // Continues from a saved position (the seed must match). With the same world size, batch size
   // and bucketing it continues exactly. With others (resuming 2 ranks' run on 3, say) the

@@ -72,8 +72,9 @@ void RowParser::parse(const CsvRecord& record, ParsedRow& row) {
                     std::string(f == 1 ? "title" : "description") + " is not valid UTF-8");
     }
   }
-  // Equivalent to tokenizing join_title_description(title, description), without the copies
-  // for fields that need no cleaning (the tokenizer splits on whitespace itself).
+  // Title and description are cleaned and tokenized one after the other (a field boundary ends
+  // a token); fields that need no cleaning go straight to the tokenizer, which splits on
+  // whitespace itself.
   for (int f = 1; f < 3; ++f) {
     const std::string& field = record.fields[static_cast<std::size_t>(f)];
     if (needs_cleaning(field)) {

@@ -239,14 +239,4 @@ std::string clean_text(std::string_view raw) {
   return out;
 }
 
-void join_title_description(std::string_view title, std::string_view description,
-                            std::string& out) {
-  out.clear();
-  append_clean_text(title, out);
-  const std::size_t title_end = out.size();
-  if (title_end > 0) out.push_back(' ');
-  append_clean_text(description, out);
-  if (out.size() == title_end + 1) out.pop_back();  // empty description: no trailing space
-}
-
 }  // namespace engine::io

@@ -23,7 +23,4 @@ std::string clean_text(std::string_view raw);
 bool needs_cleaning(std::string_view raw);
 void append_clean_text(std::string_view raw, std::string& out);
 
-// Title and description are cleaned and joined by one space (either may be empty) into `out`.
-void join_title_description(std::string_view title, std::string_view description, std::string& out);
-
 }  // namespace engine::io

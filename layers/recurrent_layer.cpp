@@ -55,11 +55,6 @@ RecurrentLayer::RecurrentLayer(CellType cell, int input_size, int hidden_size, b
     throw std::invalid_argument("recurrent layer: sizes must be >= 1");
 }
 
-std::size_t RecurrentLayer::parameter_count() const {
-  const auto gh = static_cast<std::size_t>(gates_ * hidden_);
-  return gh * static_cast<std::size_t>(input_ + hidden_ + 2);
-}
-
 int RecurrentLayer::rows_with_state(const PackedLayout& layout, int t) const {
   const int p = previous_step(t);
   if (p < 0 || p >= layout.steps()) return 0;

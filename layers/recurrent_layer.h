@@ -47,11 +47,6 @@ class RecurrentLayer {
   void backward(const PackedLayout& layout, const float* x, const float* h, const float* dh,
                 const RecurrentParams& params, const RecurrentGrads& grads, float* dx);
 
-  int input_size() const { return input_; }
-  int hidden_size() const { return hidden_; }
-  CellType cell() const { return cell_; }
-  std::size_t parameter_count() const;
-
  private:
   // The step whose state step t continues from, and how many of t's rows have one.
   int previous_step(int t) const { return reverse_ ? t + 1 : t - 1; }

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "io/row_parser.h"
+
 namespace engine::io {
 namespace {
 
@@ -44,14 +46,25 @@ TEST(CleanText, WhitespaceAndControlCharactersCollapse) {
   EXPECT_EQ(clean_text(" \t "), "");
 }
 
-TEST(CleanText, JoinsTitleAndDescription) {
-  std::string out;
-  join_title_description(" Title ", "Body &amp; more", out);
-  EXPECT_EQ(out, "Title Body & more");
-  join_title_description("", "only body", out);
-  EXPECT_EQ(out, "only body");
-  join_title_description("only title", "  ", out);
-  EXPECT_EQ(out, "only title");
+// A row's text is its cleaned title then its cleaned description; the field boundary ends a
+// token, and either field may be empty.
+TEST(RowParser, CleansAndTokenizesTitleThenDescription) {
+  RowParser parser(4, 0);
+  ParsedRow row;
+  const auto tokens_of = [&](std::string title, std::string description) {
+    CsvRecord record;
+    record.fields = {"2", std::move(title), std::move(description)};
+    record.num_fields = 3;
+    parser.parse(record, row);
+    EXPECT_EQ(row.bad, BadRow::kNone) << row.message;
+    EXPECT_EQ(row.label, 1);
+    return row.tokens.to_strings();
+  };
+  using Tokens = std::vector<std::string>;
+  EXPECT_EQ(tokens_of(" Title", "Body &amp; more"), (Tokens{"title", "body", "&", "more"}));
+  EXPECT_EQ(tokens_of("glued", "words"), (Tokens{"glued", "words"}));
+  EXPECT_EQ(tokens_of("", "only body"), (Tokens{"only", "body"}));
+  EXPECT_EQ(tokens_of("only#39;s title", "  "), (Tokens{"only", "'", "s", "title"}));
 }
 
 }  // namespace

@@ -5,7 +5,6 @@
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <exception>
-#include <thread>
 
 #include "io/data_error.h"
 #include "io/prep.h"
