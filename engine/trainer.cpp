@@ -14,9 +14,11 @@
 #include "engine/model.h"
 #include "engine/optimizer.h"
 #include "engine/replicated_model.h"
+#include "io/atomic_file.h"
 #include "io/data_error.h"
 #include "io/dataset.h"
 #include "io/loader.h"
+#include "tracking/report.h"
 
 namespace engine {
 
@@ -83,16 +85,6 @@ struct Progress {
   }
 };
 
-void write_text_atomically(const fs::path& path, const std::string& text) {
-  const fs::path tmp = path.string() + ".tmp";
-  {
-    std::ofstream out(tmp);
-    out << text;
-    if (!out) throw std::runtime_error(path.string() + ": cannot write");
-  }
-  fs::rename(tmp, path);
-}
-
 // Keeps the lines of a JSONL file whose "step" is at most `step` (the rest belong to a run
 // that was interrupted after its last checkpoint).
 void truncate_jsonl(const fs::path& path, std::int64_t step) {
@@ -104,7 +96,7 @@ void truncate_jsonl(const fs::path& path, std::int64_t step) {
       kept += line + "\n";
   }
   in.close();
-  write_text_atomically(path, kept);
+  io::write_file_atomically(path, kept);
 }
 
 std::string format_duration(double seconds) {
@@ -239,7 +231,7 @@ TrainOutcome train(const TrainConfig& cfg, const LogFunction& info, const LogFun
     }
   }
   world.barrier();  // nobody writes before every rank has read what it resumes from
-  if (root) write_text_atomically(run / "config.yaml", cfg.to_yaml());
+  if (root) io::write_file_atomically(run / "config.yaml", cfg.to_yaml());
   char host[256] = {};
   ::gethostname(host, sizeof host - 1);
   const std::vector<std::string> hosts =
@@ -341,6 +333,7 @@ TrainOutcome train(const TrainConfig& cfg, const LogFunction& info, const LogFun
                << field("valid_accuracy") << ',' << field("valid_macro_f1") << ',' << field("lr")
                << '\n'
                << std::flush;
+    if (root) tracking::write_run_report(run.string());  // plots stay current while training
   };
 
   const bool tty = root && ::isatty(STDERR_FILENO) != 0 && !cfg.quiet;
@@ -474,11 +467,12 @@ TrainOutcome train(const TrainConfig& cfg, const LogFunction& info, const LogFun
     report["split"] = "test";
     report["checkpoint"] = (run / "best.h5").string();
     report["step"] = progress.best_step >= 0 ? progress.best_step : progress.step;
-    if (root) write_text_atomically(run / "test_report.json", report.dump(2) + "\n");
+    if (root) io::write_file_atomically(run / "test_report.json", report.dump(2) + "\n");
     outcome.test_accuracy = test.confusion.accuracy();
     if (!cfg.quiet && root)
       info("[eval] test split, best model:\n" + test.confusion.table(dataset.class_names));
   }
+  if (root) tracking::write_run_report(run.string());
   return outcome;
 }
 

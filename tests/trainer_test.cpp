@@ -189,6 +189,14 @@ TEST(EngineEval, ReportMatchesTheTrainersTestReport) {
   EXPECT_DOUBLE_EQ(report["accuracy"].get<double>(), trained["accuracy"].get<double>());
   EXPECT_EQ(report["confusion_matrix"], trained["confusion_matrix"]);
   EXPECT_NE(result.output.find("macro_avg"), std::string::npos);
+  // Both write the plots and report.html; the evaluation's has no learning curves.
+  for (const char* page : {"run/report.html", "eval/report.html"}) {
+    const std::string html = test::read_file(dir.file(page));
+    EXPECT_NE(html.find("Per-class metrics"), std::string::npos) << page;
+    EXPECT_NE(html.find("<figure id=\"confusion_counts.svg\">"), std::string::npos) << page;
+  }
+  EXPECT_TRUE(fs::exists(dir.file("run/plots/loss.svg")));
+  EXPECT_FALSE(fs::exists(dir.file("eval/plots/loss.svg")));
   const auto missing =
       test::run_command(std::string(ENGINE_BINARY_DIR "/engine/engine_eval --checkpoint ") +
                         dir.file("run/best.h5") + " --data " + dir.file("nope"));

@@ -1,14 +1,16 @@
 // engine_eval: evaluates a checkpoint on a split of a dataset: accuracy, per-class precision /
 // recall / F1 / support, macro and weighted averages and the confusion matrix, as tables and
-// JSON (--out DIR/report.json; the report has a top-level "accuracy").
+// JSON (--out DIR/report.json; the report has a top-level "accuracy"), plus the plots and
+// report.html of tracking/report.h.
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 
 #include "engine/checkpoint.h"
 #include "engine/evaluate.h"
+#include "io/atomic_file.h"
 #include "io/dataset.h"
+#include "tracking/report.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"Evaluate a checkpoint made by engine_train on a dataset split."};
@@ -56,14 +58,14 @@ int main(int argc, char** argv) {
       report["checkpoint"] = std::filesystem::absolute(checkpoint_path).string();
       report["data"] = std::filesystem::absolute(data).string();
       std::filesystem::create_directories(out);
-      const std::string path = out + "/report.json";
-      {
-        std::ofstream file(path + ".tmp");
-        file << report.dump(2) << '\n';
-        if (!file) throw std::runtime_error(path + ": cannot write");
-      }
-      std::filesystem::rename(path + ".tmp", path);
-      std::printf("report: %s\n", path.c_str());
+      engine::io::write_file_atomically(out + "/report.json", report.dump(2) + "\n");
+      engine::tracking::write_report(out, {.title = "Evaluation of " + checkpoint_path +
+                                                    " on the " + split + " split of " + data,
+                                           .config = checkpoint.train_config,
+                                           .curves = {},
+                                           .steps = {},
+                                           .evaluation = report});
+      std::printf("report: %s/report.json, %s/report.html\n", out.c_str(), out.c_str());
     }
   } catch (const std::exception& e) {
     std::fprintf(stderr, "engine_eval: error: %s\n", e.what());
