@@ -119,7 +119,8 @@ nlohmann::json TrainConfig::to_json() const {
           {"keep_last", keep_last},
           {"resume", resume},
           {"log_every", log_every},
-          {"log_all_ranks", log_all_ranks}};
+          {"log_all_ranks", log_all_ranks},
+          {"tensorboard", tensorboard}};
 }
 
 std::string TrainConfig::to_yaml() const {
@@ -262,6 +263,10 @@ void add_train_options(CLI::App& app, TrainConfig& c) {
   app.add_flag("--quiet", c.quiet, "Print only warnings and errors")->group(runtime);
   app.add_flag("--log-all-ranks", c.log_all_ranks, "Every rank also logs to OUT/logs/rank-N.log")
       ->group(runtime);
+  auto* tracking = "Tracking";
+  app.add_option("--tensorboard", c.tensorboard,
+                 "Write TensorBoard event files (scalars, hparams) to this directory")
+      ->group(tracking);
 }
 
 namespace {

@@ -71,6 +71,9 @@ struct TrainConfig {
   bool quiet = false;
   bool log_all_ranks = false;  // each rank also logs to OUT/logs/rank-N.log
 
+  // Tracking (rank 0).
+  std::string tensorboard;  // event file directory
+
   ModelConfig model_config(std::int64_t vocab_size, int classes) const;
   OptimizerConfig optimizer_config() const;
   LrSchedule lr_schedule(std::int64_t total_steps) const;

@@ -19,6 +19,7 @@
 #include "io/dataset.h"
 #include "io/loader.h"
 #include "tracking/report.h"
+#include "tracking/tensorboard_writer.h"
 
 namespace engine {
 
@@ -232,6 +233,23 @@ TrainOutcome train(const TrainConfig& cfg, const LogFunction& info, const LogFun
   }
   world.barrier();  // nobody writes before every rank has read what it resumes from
   if (root) io::write_file_atomically(run / "config.yaml", cfg.to_yaml());
+  tracking::Tracker tracker;  // rank 0's sinks; empty elsewhere
+  if (root && !cfg.tensorboard.empty())
+    tracker.add(std::make_unique<tracking::TensorBoardWriter>(cfg.tensorboard));
+  tracker.start(config_json, progress.step);
+  // A run that throws is reported as failed to the sinks (a stop request returns normally).
+  struct FailOnUnwind {
+    tracking::Tracker& tracker;
+    std::string run;
+    bool armed = true;
+    ~FailOnUnwind() {
+      if (!armed) return;
+      try {
+        tracker.finish(tracking::RunStatus::failed, run);
+      } catch (...) {  // already unwinding: the original error is the one to report
+      }
+    }
+  } fail_on_unwind{tracker, run.string()};
   char host[256] = {};
   ::gethostname(host, sizeof host - 1);
   const std::vector<std::string> hosts =
@@ -325,6 +343,13 @@ TrainOutcome train(const TrainConfig& cfg, const LogFunction& info, const LogFun
       info(text);
     }
     curves_log << line.dump() << '\n' << std::flush;
+    std::vector<tracking::Scalar> scalars = {{"epoch/train_loss", train_loss},
+                                             {"epoch/train_accuracy", train_accuracy}};
+    for (const char* key : {"valid_loss", "valid_accuracy", "valid_macro_f1"}) {
+      if (line.contains(key))
+        scalars.push_back({std::string("valid/") + (key + 6), line[key].get<double>()});
+    }
+    tracker.scalars(progress.step, scalars);
     const auto field = [&](const char* key) {
       return line.contains(key) ? std::to_string(line[key].get<double>()) : std::string();
     };
@@ -346,8 +371,9 @@ TrainOutcome train(const TrainConfig& cfg, const LogFunction& info, const LogFun
   while (!stop && progress.epoch < cfg.epochs) {
     model.parameters().zero_grads();
     double loss_sum = 0;
-    std::int64_t rows = 0, correct = 0;
+    std::int64_t rows = 0, correct = 0, tokens = 0;
     bool epoch_done = false;
+    const auto step_start = Clock::now();
     for (int a = 0; a < cfg.accum_steps; ++a) {
       if (!loader.next(batch)) {
         epoch_done = true;
@@ -358,24 +384,26 @@ TrainOutcome train(const TrainConfig& cfg, const LogFunction& info, const LogFun
       loss_sum += r.loss_sum;
       rows += r.rows;
       correct += r.correct;
+      for (const auto length : batch.lengths) tokens += length;
     }
     // One reduction per step: gradients, then the counts and the stop request (a signal on any
     // rank stops every rank at this same step boundary).
-    std::int64_t counts[4] = {rows, correct, epoch_done ? 1 : 0,
+    std::int64_t counts[5] = {rows, correct, tokens, epoch_done ? 1 : 0,
                               stop_requested && stop_requested(progress.step + 1) ? 1 : 0};
     if (world.size() > 1) {
       const auto reduce_start = Clock::now();
       world.allreduce_sum(grads);
       world.allreduce_sum(std::span<double>(&loss_sum, 1));
-      world.allreduce_sum(std::span<std::int64_t>(counts, 2));
-      world.allreduce_max(std::span<std::int64_t>(counts + 2, 2));
+      world.allreduce_sum(std::span<std::int64_t>(counts, 3));
+      world.allreduce_max(std::span<std::int64_t>(counts + 3, 2));
       rows = counts[0];
       correct = counts[1];
+      tokens = counts[2];
       outcome.communication_seconds +=
           std::chrono::duration<double>(Clock::now() - reduce_start).count();
     }
-    epoch_done = counts[2] != 0;
-    const bool stop_now = counts[3] != 0;
+    epoch_done = counts[3] != 0;
+    const bool stop_now = counts[4] != 0;
     if (rows > 0) {
       const float inverse = 1.0f / static_cast<float>(rows);
       for (float& g : grads) g *= inverse;
@@ -396,6 +424,19 @@ TrainOutcome train(const TrainConfig& cfg, const LogFunction& info, const LogFun
                     loss_sum / static_cast<double>(rows),
                     static_cast<double>(correct) / static_cast<double>(rows), lr, norm);
       steps_log << line << '\n' << std::flush;
+      if (!tracker.empty()) {
+        const double step_seconds =
+            std::max(std::chrono::duration<double>(Clock::now() - step_start).count(), 1e-9);
+        const tracking::Scalar scalars[] = {
+            {"train/loss", loss_sum / static_cast<double>(rows)},
+            {"train/accuracy", static_cast<double>(correct) / static_cast<double>(rows)},
+            {"train/lr", lr},
+            {"train/grad_norm", norm},
+            {"perf/step_seconds", step_seconds},
+            {"perf/samples_per_second", static_cast<double>(rows) / step_seconds},
+            {"perf/tokens_per_second", static_cast<double>(tokens) / step_seconds}};
+        tracker.scalars(progress.step, scalars);
+      }
 
       const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
       if (tty || (root && cfg.log_every > 0 && progress.step % cfg.log_every == 0)) {
@@ -429,6 +470,8 @@ TrainOutcome train(const TrainConfig& cfg, const LogFunction& info, const LogFun
              "; continue with --resume auto");
         outcome.interrupted = true;
         outcome.steps = progress.step;
+        fail_on_unwind.armed = false;
+        tracker.finish(tracking::RunStatus::interrupted, run.string());
         return outcome;
       }
     }
@@ -453,7 +496,6 @@ TrainOutcome train(const TrainConfig& cfg, const LogFunction& info, const LogFun
 
   // The model to report: the best by validation, or the final one when there is no validation.
   world.barrier();  // rank 0 has written best.h5
-  world.barrier();  // rank 0 has written best.h5
   if (valid_data && fs::exists(run / "best.h5")) {
     load_parameters(load_checkpoint((run / "best.h5").string()), model);
     replicas.sync();
@@ -469,10 +511,16 @@ TrainOutcome train(const TrainConfig& cfg, const LogFunction& info, const LogFun
     report["step"] = progress.best_step >= 0 ? progress.best_step : progress.step;
     if (root) io::write_file_atomically(run / "test_report.json", report.dump(2) + "\n");
     outcome.test_accuracy = test.confusion.accuracy();
+    const tracking::Scalar scalars[] = {{"test/loss", test.loss},
+                                        {"test/accuracy", test.confusion.accuracy()},
+                                        {"test/macro_f1", test.confusion.macro_f1()}};
+    tracker.scalars(progress.step, scalars);
     if (!cfg.quiet && root)
       info("[eval] test split, best model:\n" + test.confusion.table(dataset.class_names));
   }
   if (root) tracking::write_run_report(run.string());
+  fail_on_unwind.armed = false;
+  tracker.finish(tracking::RunStatus::finished, run.string());
   return outcome;
 }
 

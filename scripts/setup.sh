@@ -18,6 +18,7 @@ packages=(
   python3 python3-h5py python3-numpy  # test helpers read shards with h5py
   python3-torch                       # the PyTorch parity tests and benchmark peer
   fortunes fortunes-min               # the default corpus
+  protobuf-compiler libprotobuf-dev   # TensorBoard event protos
 )
 missing=()
 for p in "${packages[@]}"; do

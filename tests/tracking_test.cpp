@@ -1,0 +1,121 @@
+// The tracking sinks, checked with the real tools' readers (tests/tracking_reader.py runs them
+// in build/pyenv, made by scripts/setup_python.sh): TensorBoard event files.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "engine/checkpoint.h"
+#include "engine/trainer.h"
+#include "test_util.h"
+#include "tracking/crc32c.h"
+#include "tracking/report.h"
+#include "train_fixtures.h"
+
+namespace engine {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+const std::string kPython = ENGINE_BINARY_DIR "/pyenv/bin/python";
+
+// The JSON tests/tracking_reader.py prints (its last line; the tools may log before it) for
+// `tool` on `where`.
+json read_back(const std::string& tool, const std::string& where) {
+  const auto result = test::run_command(
+      kPython + " " ENGINE_SOURCE_DIR "/tests/tracking_reader.py " + tool + " " + where);
+  EXPECT_EQ(result.exit_code, 0) << result.output;
+  std::string output = result.output;
+  while (!output.empty() && output.back() == '\n') output.pop_back();
+  return json::parse(output.substr(output.rfind('\n') + 1));
+}
+
+bool have_tools() {
+  return test::run_command(kPython + " -c 'import tensorboard, mlflow'").exit_code == 0;
+}
+
+#define SKIP_WITHOUT_TOOLS()    \
+  if (!have_tools())            \
+  GTEST_SKIP()                  \
+      << "skipped: " << kPython \
+      << " with tensorboard and mlflow is missing (bash scripts/setup_python.sh makes it)"
+
+TEST(Crc32c, MatchesTheStandardCheckValues) {
+  EXPECT_EQ(tracking::crc32c("123456789", 9), 0xE3069283u);  // the CRC catalogue's check value
+  const std::string zeros(32, '\0'), ones(32, '\xff');
+  EXPECT_EQ(tracking::crc32c(zeros.data(), 32), 0x8A9136AAu);  // RFC 3720 B.4
+  EXPECT_EQ(tracking::crc32c(ones.data(), 32), 0x62A8AB43u);
+}
+
+// Every step's loss in steps.jsonl, by step.
+std::map<std::int64_t, double> step_losses(const std::string& run) {
+  std::map<std::int64_t, double> losses;
+  for (const json& r : tracking::read_jsonl(run + "/steps.jsonl")) losses[r["step"]] = r["loss"];
+  return losses;
+}
+
+TEST(TensorBoard, TheRealReaderSeesEveryScalarAndTheHparams) {
+  SKIP_WITHOUT_TOOLS();
+  test::ScratchDir dir;
+  TrainConfig c = test::small_run(test::make_dataset(dir, 300), dir.file("run"));
+  c.tensorboard = dir.file("tb");
+  train(c, test::kQuiet, test::kQuiet);
+
+  const json tb = read_back("tensorboard", dir.file("tb"));
+  const auto losses = step_losses(dir.file("run"));
+  const auto curves = tracking::read_jsonl(dir.file("run/curves.jsonl"));
+  // Header, hparams, one per step, one per validation, the test scalars, the session end.
+  EXPECT_EQ(tb["events"].get<std::size_t>(), 2 + losses.size() + curves.size() + 2);
+  ASSERT_EQ(tb["scalars"]["train/loss"].size(), losses.size());
+  for (const auto& point : tb["scalars"]["train/loss"]) {
+    EXPECT_FLOAT_EQ(point[1].get<float>(), static_cast<float>(losses.at(point[0])));
+  }
+  ASSERT_EQ(tb["scalars"]["valid/accuracy"].size(), curves.size());
+  for (std::size_t k = 0; k < curves.size(); ++k) {
+    EXPECT_EQ(tb["scalars"]["valid/accuracy"][k][0], curves[k]["step"]);
+    EXPECT_FLOAT_EQ(tb["scalars"]["valid/accuracy"][k][1].get<float>(),
+                    curves[k]["valid_accuracy"].get<float>());
+  }
+  const json report = json::parse(test::read_file(dir.file("run/test_report.json")));
+  EXPECT_FLOAT_EQ(tb["scalars"]["test/accuracy"][0][1].get<float>(),
+                  report["accuracy"].get<float>());
+  for (const char* tag : {"train/lr", "train/grad_norm", "perf/samples_per_second",
+                          "perf/tokens_per_second", "valid/macro_f1", "test/macro_f1"})
+    EXPECT_TRUE(tb["scalars"].contains(tag)) << tag;
+  EXPECT_EQ(tb["hparams"]["hidden"], 12);
+  EXPECT_EQ(tb["hparams"]["cell"], "lstm");
+  EXPECT_EQ(tb["hparams"]["bidirectional"], true);
+  EXPECT_EQ(tb["end_status"], 1);  // STATUS_SUCCESS
+  EXPECT_NE(std::find(tb["metrics"].begin(), tb["metrics"].end(), "valid/macro_f1"),
+            tb["metrics"].end());
+}
+
+// A run that died after its last checkpoint wrote points it will train again; the resumed
+// run's SessionLog START makes TensorBoard keep only the new ones.
+TEST(TensorBoard, AResumedRunReplacesThePointsPastItsCheckpoint) {
+  SKIP_WITHOUT_TOOLS();
+  test::ScratchDir dir;
+  TrainConfig c = test::small_run(test::make_dataset(dir, 300), dir.file("run"));
+  c.tensorboard = dir.file("tb");
+  c.checkpoint_every = 4;
+  c.keep_last = 0;
+  const auto stop_at_6 = [](std::int64_t step) { return step == 6; };
+  ASSERT_TRUE(train(c, test::kQuiet, test::kQuiet, stop_at_6).interrupted);
+  const std::string last = dir.file("run/checkpoints/" + checkpoint_file_name(6));
+  ASSERT_TRUE(fs::remove(last));  // as if killed after step 6
+  c.resume = "auto";
+  train(c, test::kQuiet, test::kQuiet);
+
+  const json tb = read_back("tensorboard", dir.file("tb"));
+  EXPECT_EQ(tb["files"], 2);
+  const auto losses = step_losses(dir.file("run"));
+  ASSERT_EQ(tb["scalars"]["train/loss"].size(), losses.size());
+  std::int64_t expected_step = 1;
+  for (const auto& point : tb["scalars"]["train/loss"]) {
+    EXPECT_EQ(point[0], expected_step++);
+    EXPECT_FLOAT_EQ(point[1].get<float>(), static_cast<float>(losses.at(point[0])));
+  }
+}
+
+}  // namespace
+}  // namespace engine
