@@ -1,6 +1,7 @@
 #include "engine/model.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <stdexcept>
 
@@ -128,8 +129,13 @@ StepResult Model::train_step(const io::Batch& batch, std::uint64_t dropout_seed,
                              std::uint64_t dropout_step) {
   dropout_seed_ = dropout_seed;
   dropout_step_ = dropout_step;
+  using Clock = std::chrono::steady_clock;
+  const auto begin = Clock::now();
   StepResult result = forward(batch, true);
+  const auto forward_end = Clock::now();
   if (result.rows > 0) backward(batch);
+  result.forward_seconds = std::chrono::duration<double>(forward_end - begin).count();
+  result.backward_seconds = std::chrono::duration<double>(Clock::now() - forward_end).count();
   return result;
 }
 

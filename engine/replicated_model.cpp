@@ -1,6 +1,7 @@
 #include "engine/replicated_model.h"
 
 #include <algorithm>
+#include <chrono>
 #include <future>
 #include <stdexcept>
 
@@ -65,6 +66,9 @@ StepResult ReplicatedModel::run_sliced(const io::Batch& batch, Step&& step) {
     total.rows += r.rows;
     total.correct += r.correct;
     total.predictions.insert(total.predictions.end(), r.predictions.begin(), r.predictions.end());
+    // The slices run side by side: a pass takes as long as its slowest slice.
+    total.forward_seconds = std::max(total.forward_seconds, r.forward_seconds);
+    total.backward_seconds = std::max(total.backward_seconds, r.backward_seconds);
   }
   return total;
 }
@@ -76,11 +80,14 @@ StepResult ReplicatedModel::train_step(const io::Batch& batch, std::uint64_t dro
     if (k > 0) model.parameters().zero_grads();  // the primary accumulates across micro-batches
     return model.train_step(slice, dropout_seed, dropout_step * threads + k);
   });
+  const auto sum_start = std::chrono::steady_clock::now();
   auto grads = primary().parameters().grads();
   for (std::size_t k = 1; k < slices_used(batch); ++k) {
     const auto part = replicas_[k]->parameters().grads();
     for (std::size_t i = 0; i < grads.size(); ++i) grads[i] += part[i];
   }
+  result.backward_seconds +=
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - sum_start).count();
   return result;
 }
 

@@ -64,6 +64,7 @@ void TrainConfig::validate() const {
   if (clip_norm < 0) bad("clip-norm", "must be >= 0");
   if (threads < 1) bad("threads", "must be at least 1");
   if (keep_last < 0) bad("keep-last", "must be >= 0");
+  if (metrics_port < -1 || metrics_port > 65535) bad("metrics-port", "must be -1..65535");
   if (patience < 0) bad("patience", "must be >= 0");
   if (early_stop_metric != "valid_macro_f1" && early_stop_metric != "valid_accuracy" &&
       early_stop_metric != "valid_loss") {
@@ -120,7 +121,10 @@ nlohmann::json TrainConfig::to_json() const {
           {"resume", resume},
           {"log_every", log_every},
           {"log_all_ranks", log_all_ranks},
-          {"tensorboard", tensorboard}};
+          {"tensorboard", tensorboard},
+          {"metrics_port", metrics_port},
+          {"metrics_host", metrics_host},
+          {"timeline", timeline}};
 }
 
 std::string TrainConfig::to_yaml() const {
@@ -266,6 +270,17 @@ void add_train_options(CLI::App& app, TrainConfig& c) {
   auto* tracking = "Tracking";
   app.add_option("--tensorboard", c.tensorboard,
                  "Write TensorBoard event files (scalars, hparams) to this directory")
+      ->group(tracking);
+  app.add_option("--metrics-port", c.metrics_port,
+                 "Serve Prometheus metrics on this port while training (0: any free port; "
+                 "-1: off)")
+      ->group(tracking)
+      ->capture_default_str();
+  app.add_option("--metrics-host", c.metrics_host, "Address the metrics endpoint listens on")
+      ->group(tracking)
+      ->capture_default_str();
+  app.add_option("--timeline", c.timeline,
+                 "Write a Chrome-trace JSON of every rank's step phases (Perfetto) to this file")
       ->group(tracking);
 }
 

@@ -73,6 +73,9 @@ struct TrainConfig {
 
   // Tracking (rank 0).
   std::string tensorboard;  // event file directory
+  int metrics_port = -1;    // Prometheus endpoint (-1: off, 0: any free port)
+  std::string metrics_host = "0.0.0.0";
+  std::string timeline;  // Chrome-trace file of every rank's phases
 
   ModelConfig model_config(std::int64_t vocab_size, int classes) const;
   OptimizerConfig optimizer_config() const;

@@ -14,6 +14,7 @@
 #include "engine/model.h"
 #include "engine/optimizer.h"
 #include "engine/replicated_model.h"
+#include "engine/step_telemetry.h"
 #include "io/atomic_file.h"
 #include "io/data_error.h"
 #include "io/dataset.h"
@@ -254,6 +255,11 @@ TrainOutcome train(const TrainConfig& cfg, const LogFunction& info, const LogFun
   ::gethostname(host, sizeof host - 1);
   const std::vector<std::string> hosts =
       world.gather(std::string(host) + "/" + std::to_string(world.local_rank()), 0);
+  StepTelemetry telemetry(cfg, world, host);
+  if (telemetry.metrics_port() > 0) {
+    info("[metrics] serving Prometheus metrics on http://" + cfg.metrics_host + ":" +
+         std::to_string(telemetry.metrics_port()) + "/metrics");
+  }
   if (!cfg.quiet && root) {
     std::string placement;
     for (std::size_t r = 0; r < hosts.size(); ++r)
@@ -285,10 +291,12 @@ TrainOutcome train(const TrainConfig& cfg, const LogFunction& info, const LogFun
                     dataset.fingerprint(), progress.to_json(), progress.loader.excluded);
   };
   double side_seconds = 0;  // validation and checkpoints, left out of the throughput
-  const auto timed = [&side_seconds](auto&& work) {
+  const auto timed = [&](const char* name, auto&& work) {
     const auto begin = Clock::now();
+    const auto wall_begin = StepTelemetry::now();
     work();
     side_seconds += std::chrono::duration<double>(Clock::now() - begin).count();
+    telemetry.event(name, wall_begin, StepTelemetry::now());
   };
   const auto checkpoint_now = [&] {
     save(checkpoints / checkpoint_file_name(progress.step), &optimizer);
@@ -315,6 +323,7 @@ TrainOutcome train(const TrainConfig& cfg, const LogFunction& info, const LogFun
       line["valid_loss"] = valid.loss;
       line["valid_accuracy"] = valid.confusion.accuracy();
       line["valid_macro_f1"] = valid.confusion.macro_f1();
+      telemetry.validation(valid.loss, valid.confusion.accuracy(), valid.confusion.macro_f1());
       const double value = line[cfg.early_stop_metric].get<double>();
       const bool improved =
           std::isnan(progress.best_metric) ||
@@ -375,12 +384,21 @@ TrainOutcome train(const TrainConfig& cfg, const LogFunction& info, const LogFun
     bool epoch_done = false;
     const auto step_start = Clock::now();
     for (int a = 0; a < cfg.accum_steps; ++a) {
-      if (!loader.next(batch)) {
+      const auto wait_begin = StepTelemetry::now();
+      const bool got_batch = loader.next(batch);
+      const auto compute_begin = StepTelemetry::now();
+      telemetry.phase(Phase::data, wait_begin, compute_begin);
+      if (!got_batch) {
         epoch_done = true;
         break;
       }
       const StepResult r = replicas.train_step(
           batch, cfg.seed, static_cast<std::uint64_t>(progress.micro_batches++));
+      const auto forward_end =
+          compute_begin + std::chrono::duration_cast<StepTelemetry::Clock::duration>(
+                              std::chrono::duration<double>(r.forward_seconds));
+      telemetry.phase(Phase::forward, compute_begin, forward_end);
+      telemetry.phase(Phase::backward, forward_end, StepTelemetry::now());
       loss_sum += r.loss_sum;
       rows += r.rows;
       correct += r.correct;
@@ -392,6 +410,7 @@ TrainOutcome train(const TrainConfig& cfg, const LogFunction& info, const LogFun
                               stop_requested && stop_requested(progress.step + 1) ? 1 : 0};
     if (world.size() > 1) {
       const auto reduce_start = Clock::now();
+      const auto wall_start = StepTelemetry::now();
       world.allreduce_sum(grads);
       world.allreduce_sum(std::span<double>(&loss_sum, 1));
       world.allreduce_sum(std::span<std::int64_t>(counts, 3));
@@ -401,16 +420,19 @@ TrainOutcome train(const TrainConfig& cfg, const LogFunction& info, const LogFun
       tokens = counts[2];
       outcome.communication_seconds +=
           std::chrono::duration<double>(Clock::now() - reduce_start).count();
+      telemetry.phase(Phase::allreduce, wall_start, StepTelemetry::now());
     }
     epoch_done = counts[3] != 0;
     const bool stop_now = counts[4] != 0;
     if (rows > 0) {
+      const auto optimizer_begin = StepTelemetry::now();
       const float inverse = 1.0f / static_cast<float>(rows);
       for (float& g : grads) g *= inverse;
       const double norm = clip_global_norm(grads, cfg.clip_norm);
       const double lr = schedule.at(progress.step);
       optimizer.step(params, grads, static_cast<float>(lr));
       replicas.sync();
+      telemetry.phase(Phase::optimizer, optimizer_begin, StepTelemetry::now());
       ++progress.step;
       progress.epoch_loss_sum += loss_sum;
       progress.epoch_correct += correct;
@@ -424,6 +446,13 @@ TrainOutcome train(const TrainConfig& cfg, const LogFunction& info, const LogFun
                     loss_sum / static_cast<double>(rows),
                     static_cast<double>(correct) / static_cast<double>(rows), lr, norm);
       steps_log << line << '\n' << std::flush;
+      telemetry.end_step({.step = progress.step,
+                          .epoch = progress.epoch,
+                          .loss = loss_sum / static_cast<double>(rows),
+                          .accuracy = static_cast<double>(correct) / static_cast<double>(rows),
+                          .lr = lr,
+                          .rows = rows,
+                          .tokens = tokens});
       if (!tracker.empty()) {
         const double step_seconds =
             std::max(std::chrono::duration<double>(Clock::now() - step_start).count(), 1e-9);
@@ -459,30 +488,31 @@ TrainOutcome train(const TrainConfig& cfg, const LogFunction& info, const LogFun
       }
       if (cfg.eval_every > 0 && progress.step % cfg.eval_every == 0) {
         if (tty) std::fprintf(stderr, "\n");
-        timed(validate);
+        timed("validation", validate);
       }
       if (cfg.checkpoint_every > 0 && progress.step % cfg.checkpoint_every == 0)
-        timed(checkpoint_now);
+        timed("checkpoint", checkpoint_now);
       if (cfg.max_steps > 0 && progress.step >= cfg.max_steps) stop = true;
       if (stop_now) {
-        checkpoint_now();
+        timed("checkpoint", checkpoint_now);
         info("[train] stopped on request at step " + std::to_string(progress.step) +
              "; continue with --resume auto");
         outcome.interrupted = true;
         outcome.steps = progress.step;
         fail_on_unwind.armed = false;
         tracker.finish(tracking::RunStatus::interrupted, run.string());
+        telemetry.finish();
         return outcome;
       }
     }
     if (epoch_done) {
       if (tty) std::fprintf(stderr, "\n");
-      if (cfg.eval_every == 0) timed(validate);
+      if (cfg.eval_every == 0) timed("validation", validate);
       ++progress.epoch;
       ++outcome.epochs_completed;
       progress.epoch_loss_sum = 0;
       progress.epoch_correct = progress.epoch_rows = 0;
-      timed(checkpoint_now);
+      timed("checkpoint", checkpoint_now);
     }
   }
   if (tty) std::fprintf(stderr, "\n");
@@ -490,7 +520,7 @@ TrainOutcome train(const TrainConfig& cfg, const LogFunction& info, const LogFun
       std::chrono::duration<double>(Clock::now() - start).count() - side_seconds;
   outcome.samples_per_second =
       static_cast<double>(rows_since_start) / std::max(outcome.train_seconds, 1e-9);
-  checkpoint_now();
+  timed("checkpoint", checkpoint_now);
   outcome.steps = progress.step;
   outcome.best_metric = progress.best_metric;
 
@@ -521,6 +551,7 @@ TrainOutcome train(const TrainConfig& cfg, const LogFunction& info, const LogFun
   if (root) tracking::write_run_report(run.string());
   fail_on_unwind.armed = false;
   tracker.finish(tracking::RunStatus::finished, run.string());
+  telemetry.finish();
   return outcome;
 }
 

@@ -19,6 +19,8 @@ packages=(
   python3-torch                       # the PyTorch parity tests and benchmark peer
   fortunes fortunes-min               # the default corpus
   protobuf-compiler libprotobuf-dev   # TensorBoard event protos
+  libcpp-httplib-dev                  # the Prometheus endpoint, the MLflow REST client
+  prometheus                          # the monitoring test scrapes a run with a real Prometheus
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -5,6 +5,7 @@
 #include <mpi.h>
 
 #include <filesystem>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -75,6 +76,8 @@ TEST_P(DataParallel, NRanksWithBatchOverNMatchOneRankWithTheWholeBatch) {
   TrainConfig parallel = config;
   parallel.out = base + "/parallel";
   parallel.batch_size = 12 / static_cast<std::size_t>(ranks);
+  parallel.timeline = base + "/trace.json";
+  parallel.metrics_port = 0;  // the per-rank gathering is a collective: it must not hang
   const TrainOutcome a = train(parallel, kQuiet, kQuiet, {}, world);
 
   world->barrier();
@@ -100,6 +103,15 @@ TEST_P(DataParallel, NRanksWithBatchOverNMatchOneRankWithTheWholeBatch) {
     EXPECT_EQ(report_a["examples"].get<int>(), 61);
     EXPECT_EQ(report_a["confusion_matrix"], report_b["confusion_matrix"]);
     EXPECT_NEAR(a.best_metric, b.best_metric, 1e-6);
+    // The timeline has every rank's allreduce of every step, and of each epoch's end (where
+    // the ranks agree that the epoch is over).
+    const auto trace = nlohmann::json::parse(test::read_file(parallel.timeline));
+    std::map<int, std::int64_t> allreduces;
+    for (const auto& e : trace["traceEvents"])
+      if (e["name"] == "allreduce") ++allreduces[e["pid"].get<int>()];
+    ASSERT_EQ(static_cast<int>(allreduces.size()), ranks);
+    for (const auto& [rank, count] : allreduces)
+      EXPECT_EQ(count, a.steps + a.epochs_completed) << "rank " << rank;
   }
   world->barrier();
 }

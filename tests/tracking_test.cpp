@@ -1,5 +1,7 @@
 // The tracking sinks, checked with the real tools' readers (tests/tracking_reader.py runs them
-// in build/pyenv, made by scripts/setup_python.sh): TensorBoard event files.
+// in build/pyenv, made by scripts/setup_python.sh): TensorBoard event files; the Prometheus
+// exposition and the Chrome-trace timeline (tests/prometheus_test.sh scrapes a live run with a
+// real Prometheus).
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -8,6 +10,7 @@
 #include "engine/trainer.h"
 #include "test_util.h"
 #include "tracking/crc32c.h"
+#include "tracking/metrics_registry.h"
 #include "tracking/report.h"
 #include "train_fixtures.h"
 
@@ -115,6 +118,71 @@ TEST(TensorBoard, AResumedRunReplacesThePointsPastItsCheckpoint) {
     EXPECT_EQ(point[0], expected_step++);
     EXPECT_FLOAT_EQ(point[1].get<float>(), static_cast<float>(losses.at(point[0])));
   }
+}
+
+TEST(MetricsRegistry, RendersTheExpositionFormatWithEscapedLabels) {
+  tracking::MetricsRegistry r;
+  r.describe("engine_step", tracking::MetricsRegistry::Type::gauge, "Steps");
+  r.describe("engine_seconds_total", tracking::MetricsRegistry::Type::counter, "Seconds");
+  r.describe("engine_valid_loss", tracking::MetricsRegistry::Type::gauge, "Not yet measured");
+  r.set("engine_step", 42);
+  r.add("engine_seconds_total", 0.5, {{"phase", "forward"}});
+  r.add("engine_seconds_total", 0.25, {{"phase", "forward"}});
+  r.set("engine_seconds_total", 1, {{"phase", "a\"b\\c\nd"}});
+  EXPECT_EQ(r.render(),
+            "# HELP engine_step Steps\n# TYPE engine_step gauge\nengine_step 42\n"
+            "# HELP engine_seconds_total Seconds\n# TYPE engine_seconds_total counter\n"
+            "engine_seconds_total{phase=\"a\\\"b\\\\c\\nd\"} 1\n"
+            "engine_seconds_total{phase=\"forward\"} 0.75\n"
+            "# HELP engine_valid_loss Not yet measured\n# TYPE engine_valid_loss gauge\n");
+  EXPECT_THROW(r.set("engine_undeclared", 1), std::logic_error);
+}
+
+// Every step has its phases, inside the step and in order; validations and checkpoints show.
+TEST(Timeline, HoldsEveryPhaseOfEveryStep) {
+  test::ScratchDir dir;
+  TrainConfig c = test::small_run(test::make_dataset(dir, 300), dir.file("run"));
+  c.timeline = dir.file("trace.json");
+  c.threads = 2;
+  const auto outcome = train(c, test::kQuiet, test::kQuiet);
+  const json trace = json::parse(test::read_file(dir.file("trace.json")));
+  std::map<std::int64_t, std::map<std::string, std::pair<long long, long long>>> steps;
+  std::map<std::string, int> run_events;
+  for (const json& e : trace["traceEvents"]) {
+    if (e["ph"] == "M") {
+      if (e["name"] == "process_name") {
+        EXPECT_EQ(e["args"]["name"].get<std::string>().rfind("rank 0", 0), 0u);
+      }
+      continue;
+    }
+    EXPECT_EQ(e["ph"], "X");
+    EXPECT_EQ(e["pid"], 0);
+    EXPECT_GE(e["dur"].get<long long>(), 0);
+    const long long begin = e["ts"], end = begin + e["dur"].get<long long>();
+    if (e["cat"] == "run") {
+      ++run_events[e["name"]];
+    } else {
+      auto& phase = steps[e["args"]["step"]][e["name"]];
+      // accumulation: a phase may occur more than once per step (one per micro-batch)
+      phase = phase.second == 0
+                  ? std::make_pair(begin, end)
+                  : std::make_pair(std::min(phase.first, begin), std::max(phase.second, end));
+    }
+  }
+  EXPECT_EQ(static_cast<std::int64_t>(steps.size()), outcome.steps);
+  for (const auto& [step, phases] : steps) {
+    for (const char* name : {"step", "data", "forward", "backward", "optimizer"})
+      ASSERT_TRUE(phases.contains(name)) << "step " << step << " has no " << name;
+    EXPECT_FALSE(phases.contains("allreduce"));  // one process: nothing to reduce
+    const auto [step_begin, step_end] = phases.at("step");
+    for (const char* name : {"data", "forward", "backward", "optimizer"}) {
+      EXPECT_GE(phases.at(name).first, step_begin) << name << " of step " << step;
+      EXPECT_LE(phases.at(name).second, step_end) << name << " of step " << step;
+    }
+    EXPECT_LE(phases.at("forward").second, phases.at("optimizer").first);
+  }
+  EXPECT_EQ(run_events["validation"], c.epochs);
+  EXPECT_EQ(run_events["checkpoint"], c.epochs + 1);  // each epoch and the final one
 }
 
 }  // namespace
