@@ -122,6 +122,9 @@ nlohmann::json TrainConfig::to_json() const {
           {"log_every", log_every},
           {"log_all_ranks", log_all_ranks},
           {"tensorboard", tensorboard},
+          {"mlflow", mlflow},
+          {"mlflow_experiment", mlflow_experiment},
+          {"run_name", run_name},
           {"metrics_port", metrics_port},
           {"metrics_host", metrics_host},
           {"timeline", timeline}};
@@ -270,6 +273,14 @@ void add_train_options(CLI::App& app, TrainConfig& c) {
   auto* tracking = "Tracking";
   app.add_option("--tensorboard", c.tensorboard,
                  "Write TensorBoard event files (scalars, hparams) to this directory")
+      ->group(tracking);
+  app.add_option("--mlflow", c.mlflow,
+                 "Log the run to MLflow: file:PATH (file store) or http://HOST:PORT (server)")
+      ->group(tracking);
+  app.add_option("--mlflow-experiment", c.mlflow_experiment, "MLflow experiment name")
+      ->group(tracking)
+      ->capture_default_str();
+  app.add_option("--run-name", c.run_name, "MLflow run name (default: the --out directory's name)")
       ->group(tracking);
   app.add_option("--metrics-port", c.metrics_port,
                  "Serve Prometheus metrics on this port while training (0: any free port; "

@@ -73,7 +73,10 @@ struct TrainConfig {
 
   // Tracking (rank 0).
   std::string tensorboard;  // event file directory
-  int metrics_port = -1;    // Prometheus endpoint (-1: off, 0: any free port)
+  std::string mlflow;       // file: store or http(s) tracking server
+  std::string mlflow_experiment = "engine";
+  std::string run_name;   // MLflow run name (default: the run directory's name)
+  int metrics_port = -1;  // Prometheus endpoint (-1: off, 0: any free port)
   std::string metrics_host = "0.0.0.0";
   std::string timeline;  // Chrome-trace file of every rank's phases
 

@@ -19,6 +19,7 @@
 #include "io/data_error.h"
 #include "io/dataset.h"
 #include "io/loader.h"
+#include "tracking/mlflow_sink.h"
 #include "tracking/report.h"
 #include "tracking/tensorboard_writer.h"
 
@@ -237,6 +238,14 @@ TrainOutcome train(const TrainConfig& cfg, const LogFunction& info, const LogFun
   tracking::Tracker tracker;  // rank 0's sinks; empty elsewhere
   if (root && !cfg.tensorboard.empty())
     tracker.add(std::make_unique<tracking::TensorBoardWriter>(cfg.tensorboard));
+  if (root && !cfg.mlflow.empty()) {
+    tracker.add(std::make_unique<tracking::MlflowSink>(
+        tracking::MlflowOptions{.uri = cfg.mlflow,
+                                .experiment = cfg.mlflow_experiment,
+                                .run_name = cfg.run_name,
+                                .parent_run_id = {}},
+        run.string()));
+  }
   tracker.start(config_json, progress.step);
   // A run that throws is reported as failed to the sinks (a stop request returns normally).
   struct FailOnUnwind {

@@ -1,10 +1,12 @@
 """Reads what the engine wrote for the tracking tools back with those tools' own readers and
 prints it as JSON for the C++ tests to compare.
 
-  tracking_reader.py tensorboard DIR   scalars, hparams and events count via tensorboard
+  tracking_reader.py tensorboard DIR        scalars, hparams and events count via tensorboard
+  tracking_reader.py mlflow URI EXPERIMENT  the experiment's runs via MLflow's client
 """
 import glob
 import json
+import os
 import sys
 
 
@@ -38,9 +40,38 @@ def tensorboard(directory):
     }
 
 
+def mlflow_runs(uri, experiment):
+    os.environ["MLFLOW_ALLOW_FILE_STORE"] = "true"  # MLflow >= 3 asks before reading file stores
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(tracking_uri=uri)
+    found = client.get_experiment_by_name(experiment)
+    runs = []
+    for run in client.search_runs([found.experiment_id]):
+        artifacts, folders = [], [None]
+        while folders:
+            for item in client.list_artifacts(run.info.run_id, folders.pop()):
+                (folders if item.is_dir else artifacts).append(item.path)
+        runs.append({
+            "run_id": run.info.run_id,
+            "run_name": run.info.run_name,
+            "status": run.info.status,
+            "params": run.data.params,
+            "tags": run.data.tags,
+            "metrics": {key: [[m.step, m.value, m.timestamp]
+                              for m in client.get_metric_history(run.info.run_id, key)]
+                        for key in run.data.metrics},
+            "artifacts": sorted(artifacts),
+        })
+    return {"experiment_id": found.experiment_id, "runs": runs}
+
+
 def main():
-    tool, where = sys.argv[1], sys.argv[2]
-    print(json.dumps({"tensorboard": tensorboard}[tool](where)))
+    tool = sys.argv[1]
+    if tool == "tensorboard":
+        print(json.dumps(tensorboard(sys.argv[2])))
+    else:
+        print(json.dumps(mlflow_runs(sys.argv[2], sys.argv[3])))
 
 
 if __name__ == "__main__":

@@ -1,8 +1,10 @@
 // The tracking sinks, checked with the real tools' readers (tests/tracking_reader.py runs them
-// in build/pyenv, made by scripts/setup_python.sh): TensorBoard event files; the Prometheus
+// in build/pyenv, made by scripts/setup_python.sh): TensorBoard event files, MLflow runs in a file
+// store and on a real `mlflow server`; the Prometheus
 // exposition and the Chrome-trace timeline (tests/prometheus_test.sh scrapes a live run with a
 // real Prometheus).
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <filesystem>
 
@@ -118,6 +120,123 @@ TEST(TensorBoard, AResumedRunReplacesThePointsPastItsCheckpoint) {
     EXPECT_EQ(point[0], expected_step++);
     EXPECT_FLOAT_EQ(point[1].get<float>(), static_cast<float>(losses.at(point[0])));
   }
+}
+
+// Checks one MLflow run against the training run directory it came from.
+void expect_run_matches(const json& run, const std::string& run_dir, const TrainConfig& c) {
+  EXPECT_EQ(run["status"], "FINISHED");
+  EXPECT_EQ(run["params"]["hidden"], std::to_string(c.hidden));
+  EXPECT_EQ(run["params"]["cell"], c.cell);
+  EXPECT_EQ(run["params"].size(), c.to_json().size());
+  EXPECT_EQ(run["tags"]["mlflow.runName"], fs::path(run_dir).filename().string());
+  EXPECT_EQ(run["tags"]["mlflow.source.name"], "engine_train");
+  const auto losses = step_losses(run_dir);
+  const json& history = run["metrics"]["train/loss"];
+  ASSERT_EQ(history.size(), losses.size());
+  for (const auto& point : history) {
+    // steps.jsonl keeps 9 significant digits; MLflow gets the full double.
+    EXPECT_NEAR(point[1].get<double>(), losses.at(point[0]), 1e-8 * losses.at(point[0]));
+    EXPECT_GT(point[2].get<std::int64_t>(), 1'600'000'000'000);  // a timestamp in ms
+  }
+  const auto curves = tracking::read_jsonl(run_dir + "/curves.jsonl");
+  ASSERT_EQ(run["metrics"]["valid/macro_f1"].size(), curves.size());
+  for (std::size_t k = 0; k < curves.size(); ++k) {
+    EXPECT_EQ(run["metrics"]["valid/macro_f1"][k][0], curves[k]["step"]);
+    EXPECT_DOUBLE_EQ(run["metrics"]["valid/macro_f1"][k][1].get<double>(),
+                     curves[k]["valid_macro_f1"].get<double>());
+  }
+  for (const char* artifact : {"config.yaml", "report.html", "test_report.json", "curves.csv",
+                               "plots/loss.svg", "plots/confusion_counts.svg", "model/best.h5"}) {
+    EXPECT_NE(std::find(run["artifacts"].begin(), run["artifacts"].end(), artifact),
+              run["artifacts"].end())
+        << artifact;
+  }
+}
+
+TEST(MLflow, TheRealClientReadsTheFileStore) {
+  SKIP_WITHOUT_TOOLS();
+  test::ScratchDir dir;
+  TrainConfig c = test::small_run(test::make_dataset(dir, 300), dir.file("run"));
+  c.mlflow = "file:" + dir.file("mlruns");
+  c.mlflow_experiment = "text classifiers";
+  train(c, test::kQuiet, test::kQuiet);
+  const json store = read_back("mlflow", "file:" + dir.file("mlruns") + " 'text classifiers'");
+  ASSERT_EQ(store["runs"].size(), 1u);
+  expect_run_matches(store["runs"][0], dir.file("run"), c);
+}
+
+// An interrupted run is KILLED; resuming it continues the same MLflow run to FINISHED.
+TEST(MLflow, AResumedRunContinuesTheSameRun) {
+  SKIP_WITHOUT_TOOLS();
+  test::ScratchDir dir;
+  TrainConfig c = test::small_run(test::make_dataset(dir, 300), dir.file("run"));
+  c.mlflow = dir.file("mlruns");  // a plain directory is a file store too
+  ASSERT_TRUE(
+      train(c, test::kQuiet, test::kQuiet, [](std::int64_t s) { return s == 5; }).interrupted);
+  const json stopped = read_back("mlflow", dir.file("mlruns") + " engine");
+  ASSERT_EQ(stopped["runs"].size(), 1u);
+  EXPECT_EQ(stopped["runs"][0]["status"], "KILLED");
+  c.resume = "auto";
+  train(c, test::kQuiet, test::kQuiet);
+  const json finished = read_back("mlflow", dir.file("mlruns") + " engine");
+  ASSERT_EQ(finished["runs"].size(), 1u);
+  EXPECT_EQ(finished["runs"][0]["run_id"], stopped["runs"][0]["run_id"]);
+  expect_run_matches(finished["runs"][0], dir.file("run"), c);
+}
+
+// A real tracking server on loopback (sqlite backend, artifacts proxied), logged to over REST.
+class MlflowServer {
+ public:
+  explicit MlflowServer(const std::string& dir) {
+    fs::create_directories(dir);
+    const auto port = test::run_command(
+        "/usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind((\"127.0.0.1\", 0)); "
+        "print(s.getsockname()[1])'");
+    url_ = "http://127.0.0.1:" + port.output.substr(0, port.output.find('\n'));
+    const auto started = test::run_command(
+        ENGINE_BINARY_DIR "/pyenv/bin/mlflow server --backend-store-uri sqlite:///" + dir +
+        "/mlflow.db --artifacts-destination " + dir + "/artifacts --host 127.0.0.1 --port " +
+        url_.substr(url_.rfind(':') + 1) + " --workers 1 > " + dir + "/server.log 2>&1 & echo $!");
+    pid_ = std::stoi(started.output);
+    for (int i = 0; i < 1200 && !ready(); ++i) ::usleep(100'000);  // up to 2 minutes
+  }
+  ~MlflowServer() {
+    test::run_command("pkill -TERM -P " + std::to_string(pid_) + "; kill " + std::to_string(pid_));
+  }
+  bool ready() const { return test::run_command("curl -sf " + url_ + "/health").exit_code == 0; }
+  const std::string& url() const { return url_; }
+
+ private:
+  std::string url_;
+  int pid_ = 0;
+};
+
+TEST(MLflow, ARealTrackingServerReceivesTheRunOverRest) {
+  SKIP_WITHOUT_TOOLS();
+  test::ScratchDir dir;
+  MlflowServer server(dir.file("server"));
+  ASSERT_TRUE(server.ready()) << test::read_file(dir.file("server/server.log"));
+  TrainConfig c = test::small_run(test::make_dataset(dir, 300), dir.file("run"));
+  c.mlflow = server.url();
+  train(c, test::kQuiet, test::kQuiet);
+  const json store = read_back("mlflow", server.url() + " engine");
+  ASSERT_EQ(store["runs"].size(), 1u);
+  expect_run_matches(store["runs"][0], dir.file("run"), c);
+}
+
+// A server that is not there is a clear error before training starts.
+TEST(MLflow, AnUnreachableServerIsAClearError) {
+  test::ScratchDir dir;
+  TrainConfig c = test::small_run(test::make_dataset(dir, 300), dir.file("run"));
+  c.mlflow = "http://127.0.0.1:1";
+  try {
+    train(c, test::kQuiet, test::kQuiet);
+    FAIL() << "no error";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("--mlflow http://127.0.0.1:1"), std::string::npos)
+        << e.what();
+  }
+  EXPECT_FALSE(fs::exists(dir.file("run/checkpoints/" + checkpoint_file_name(1))));
 }
 
 TEST(MetricsRegistry, RendersTheExpositionFormatWithEscapedLabels) {
