@@ -166,7 +166,7 @@ std::optional<std::pair<std::string, Checkpoint>> newest_valid_checkpoint(
     try {
       return std::make_pair(path.string(), load_checkpoint(path.string()));
     } catch (const std::exception& e) {
-      warn(std::string("skipping unreadable checkpoint: ") + e.what());
+      warn(std::string("[checkpoint] skipping unreadable checkpoint: ") + e.what());
     }
   }
   return std::nullopt;

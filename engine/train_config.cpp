@@ -121,6 +121,7 @@ nlohmann::json TrainConfig::to_json() const {
           {"resume", resume},
           {"log_every", log_every},
           {"log_all_ranks", log_all_ranks},
+          {"log_level", log_level},
           {"tensorboard", tensorboard},
           {"mlflow", mlflow},
           {"mlflow_experiment", mlflow_experiment},
@@ -268,6 +269,10 @@ void add_train_options(CLI::App& app, TrainConfig& c) {
       ->group(runtime)
       ->capture_default_str();
   app.add_flag("--quiet", c.quiet, "Print only warnings and errors")->group(runtime);
+  app.add_option("--log-level", c.log_level, "Terminal log level: debug, info, warn or error")
+      ->group(runtime)
+      ->capture_default_str()
+      ->check(CLI::IsMember({"debug", "info", "warn", "error"}));
   app.add_flag("--log-all-ranks", c.log_all_ranks, "Every rank also logs to OUT/logs/rank-N.log")
       ->group(runtime);
   auto* tracking = "Tracking";

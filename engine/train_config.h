@@ -69,6 +69,7 @@ struct TrainConfig {
   std::string resume;  // "auto" or a checkpoint file
   int log_every = 50;
   bool quiet = false;
+  std::string log_level = "info";  // debug, info, warn, error
   bool log_all_ranks = false;  // each rank also logs to OUT/logs/rank-N.log
 
   // Tracking (rank 0).

@@ -269,7 +269,7 @@ TrainOutcome train(const TrainConfig& cfg, const LogFunction& info, const LogFun
     info("[metrics] serving Prometheus metrics on http://" + cfg.metrics_host + ":" +
          std::to_string(telemetry.metrics_port()) + "/metrics");
   }
-  if (!cfg.quiet && root) {
+  if (root) {  // the log decides what the terminal shows (--quiet, --log-level)
     std::string placement;
     for (std::size_t r = 0; r < hosts.size(); ++r)
       placement += (r ? ", " : "") + std::to_string(r) + "@" + hosts[r];
@@ -554,7 +554,7 @@ TrainOutcome train(const TrainConfig& cfg, const LogFunction& info, const LogFun
                                         {"test/accuracy", test.confusion.accuracy()},
                                         {"test/macro_f1", test.confusion.macro_f1()}};
     tracker.scalars(progress.step, scalars);
-    if (!cfg.quiet && root)
+    if (root)
       info("[eval] test split, best model:\n" + test.confusion.table(dataset.class_names));
   }
   if (root) tracking::write_run_report(run.string());
