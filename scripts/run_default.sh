@@ -20,4 +20,4 @@ mpirun -np 2 "${mpi_flags[@]}" "$build/engine/engine_train" --config config/hype
   --data data/fortunes-ds --out runs/default --batch-size 16
 "$build/engine/engine_eval" --checkpoint runs/default/best.h5 --data data/fortunes-ds --split test \
   --out runs/default/eval
-echo "[main] done: run in runs/default (curves.csv, test_report.json, eval/report.json)"
+echo "[main] done: run in runs/default (report.html, plots/, curves.csv, test_report.json, eval/report.json)"
