@@ -6,8 +6,10 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace engine::comm {
@@ -30,6 +32,14 @@ class Communicator {
   // Every rank's string, in rank order, on root (other ranks get an empty list).
   virtual std::vector<std::string> gather(const std::string& value, int root) = 0;
   virtual void barrier() = 0;
+  // Collective: a new communicator per `color`, ranked by `key` (MPI_Comm_split). Every rank
+  // passing the same color gives a private duplicate of this one.
+  virtual std::unique_ptr<Communicator> split(int color, int key) = 0;
+  // Point to point, for request/reply protocols (engine_tune's coordinator).
+  virtual void send_string(const std::string& value, int destination, int tag) = 0;
+  virtual std::string receive_string(int source, int tag) = 0;
+  // A message with `tag` from any rank if one has arrived: its source and text.
+  virtual std::optional<std::pair<int, std::string>> try_receive_string(int tag) = 0;
   // Ends every rank of the job with `code` (a failing rank must not leave others waiting).
   [[noreturn]] virtual void abort(int code) = 0;
 
@@ -42,7 +52,10 @@ class Communicator {
 std::unique_ptr<Communicator> make_single_process();
 
 // MPI when this build has it and the process was started by an MPI launcher (mpirun, srun
-// --mpi=pmix); otherwise a single process. Initialises MPI once; finalised at exit.
-std::unique_ptr<Communicator> make_default(int* argc, char*** argv);
+// --mpi=pmix); otherwise a single process. Initialises MPI once; finalised at exit. With
+// `threads_communicate`, several threads may call MPI at once (MPI_THREAD_MULTIPLE; an MPI
+// that cannot is an error).
+std::unique_ptr<Communicator> make_default(int* argc, char*** argv,
+                                           bool threads_communicate = false);
 
 }  // namespace engine::comm

@@ -6,7 +6,7 @@
 
 namespace engine::comm {
 
-std::unique_ptr<Communicator> make_default(int*, char***) {
+std::unique_ptr<Communicator> make_default(int*, char***, bool) {
   if (std::getenv("OMPI_COMM_WORLD_SIZE") != nullptr || std::getenv("PMIX_RANK") != nullptr) {
     std::fprintf(
         stderr,

@@ -1,4 +1,5 @@
 #include <cstdlib>
+#include <stdexcept>
 
 #include "comm/communicator.h"
 
@@ -27,7 +28,19 @@ class SingleProcess final : public Communicator {
   void broadcast(std::span<char>, int) override {}
   std::vector<std::string> gather(const std::string& value, int) override { return {value}; }
   void barrier() override {}
+  std::unique_ptr<Communicator> split(int, int) override {
+    return std::make_unique<SingleProcess>();
+  }
+  // One process has no one to talk to.
+  void send_string(const std::string&, int, int) override { no_peers(); }
+  std::string receive_string(int, int) override { no_peers(); }
+  std::optional<std::pair<int, std::string>> try_receive_string(int) override { no_peers(); }
   [[noreturn]] void abort(int code) override { std::exit(code); }
+
+ private:
+  [[noreturn]] static void no_peers() {
+    throw std::logic_error("a single process has no other rank to message");
+  }
 };
 
 }  // namespace

@@ -116,7 +116,8 @@ bool higher_is_better(const std::string& metric) {
 }  // namespace
 
 TrainOutcome train(const TrainConfig& cfg, const LogFunction& info, const LogFunction& warn,
-                   const StopRequest& stop_requested, comm::Communicator* comm) {
+                   const StopRequest& stop_requested, comm::Communicator* comm,
+                   const TrainHooks& hooks) {
   const auto single = comm::make_single_process();
   comm::Communicator& world = comm != nullptr ? *comm : *single;
   const bool root = world.is_root();
@@ -314,6 +315,7 @@ TrainOutcome train(const TrainConfig& cfg, const LogFunction& info, const LogFun
 
   TrainOutcome outcome;
   bool stop = false;
+  json last_validation;  // what the last validation measured (for hooks.after_epoch)
   const auto validate = [&] {
     const double train_loss =
         progress.epoch_rows ? progress.epoch_loss_sum / static_cast<double>(progress.epoch_rows)
@@ -361,6 +363,7 @@ TrainOutcome train(const TrainConfig& cfg, const LogFunction& info, const LogFun
       info(text);
     }
     curves_log << line.dump() << '\n' << std::flush;
+    last_validation = line;
     std::vector<tracking::Scalar> scalars = {{"epoch/train_loss", train_loss},
                                              {"epoch/train_accuracy", train_accuracy}};
     for (const char* key : {"valid_loss", "valid_accuracy", "valid_macro_f1"}) {
@@ -377,6 +380,16 @@ TrainOutcome train(const TrainConfig& cfg, const LogFunction& info, const LogFun
                << '\n'
                << std::flush;
     if (root) tracking::write_run_report(run.string());  // plots stay current while training
+  };
+
+  // Stopped on request (a signal, or a hook's pause) after a checkpoint: resumable.
+  const auto interrupted = [&] {
+    outcome.interrupted = true;
+    outcome.steps = progress.step;
+    fail_on_unwind.armed = false;
+    tracker.finish(tracking::RunStatus::interrupted, run.string());
+    telemetry.finish();
+    return outcome;
   };
 
   const bool tty = root && ::isatty(STDERR_FILENO) != 0 && !cfg.quiet;
@@ -506,12 +519,7 @@ TrainOutcome train(const TrainConfig& cfg, const LogFunction& info, const LogFun
         timed("checkpoint", checkpoint_now);
         info("[train] stopped on request at step " + std::to_string(progress.step) +
              "; continue with --resume auto");
-        outcome.interrupted = true;
-        outcome.steps = progress.step;
-        fail_on_unwind.armed = false;
-        tracker.finish(tracking::RunStatus::interrupted, run.string());
-        telemetry.finish();
-        return outcome;
+        return interrupted();
       }
     }
     if (epoch_done) {
@@ -522,6 +530,15 @@ TrainOutcome train(const TrainConfig& cfg, const LogFunction& info, const LogFun
       progress.epoch_loss_sum = 0;
       progress.epoch_correct = progress.epoch_rows = 0;
       timed("checkpoint", checkpoint_now);
+      if (hooks.after_epoch) {
+        const EpochDecision decision =
+            hooks.after_epoch(progress.epoch, progress.step, last_validation);
+        if (decision == EpochDecision::pause) return interrupted();
+        if (decision == EpochDecision::stop) {
+          outcome.stopped_by_hook = true;
+          stop = true;
+        }
+      }
     }
   }
   if (tty) std::fprintf(stderr, "\n");
@@ -554,8 +571,7 @@ TrainOutcome train(const TrainConfig& cfg, const LogFunction& info, const LogFun
                                         {"test/accuracy", test.confusion.accuracy()},
                                         {"test/macro_f1", test.confusion.macro_f1()}};
     tracker.scalars(progress.step, scalars);
-    if (root)
-      info("[eval] test split, best model:\n" + test.confusion.table(dataset.class_names));
+    if (root) info("[eval] test split, best model:\n" + test.confusion.table(dataset.class_names));
   }
   if (root) tracking::write_run_report(run.string());
   fail_on_unwind.armed = false;

@@ -14,6 +14,7 @@
 #pragma once
 
 #include <functional>
+#include <nlohmann/json.hpp>
 #include <string>
 
 #include "comm/communicator.h"
@@ -28,6 +29,7 @@ struct TrainOutcome {
   std::int64_t steps = 0;
   int epochs_completed = 0;
   bool stopped_early = false;
+  bool stopped_by_hook = false;  // hooks.after_epoch said stop
   double best_metric = 0;
   double test_accuracy = -1;  // -1: no test split
   // Throughput of the optimizer steps (validation and checkpoints excluded), all ranks together,
@@ -40,12 +42,27 @@ struct TrainOutcome {
 // Asked after every optimizer step (with the step count): true checkpoints and returns.
 using StopRequest = std::function<bool(std::int64_t step)>;
 
+// What a caller (engine_tune) decides after each epoch.
+enum class EpochDecision {
+  keep_going,
+  stop,   // finish now: the best model, the test report, as if the epochs had run out
+  pause,  // return now, interrupted and resumable (the epoch's checkpoint is written)
+};
+
+struct TrainHooks {
+  // Called on every rank after each epoch's validation and checkpoint with the epochs done, the
+  // step and the validation's curves.jsonl record; every rank must return the same decision.
+  std::function<EpochDecision(int epochs_done, std::int64_t step, const nlohmann::json& curves)>
+      after_epoch;
+};
+
 // Runs training as configured; throws io::DataError or std::runtime_error with a clear message.
 // With a communicator of N ranks (mpirun -np N), each rank trains on its stride of every epoch
 // with --batch-size examples per step, gradients and metrics are summed across ranks and divided
 // by the global example count in one place, and only rank 0 writes files. Every rank must be
 // started with the same configuration and dataset (checked at start-up).
 TrainOutcome train(const TrainConfig& config, const LogFunction& info, const LogFunction& warn,
-                   const StopRequest& stop_requested = {}, comm::Communicator* comm = nullptr);
+                   const StopRequest& stop_requested = {}, comm::Communicator* comm = nullptr,
+                   const TrainHooks& hooks = {});
 
 }  // namespace engine
