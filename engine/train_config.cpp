@@ -126,6 +126,7 @@ nlohmann::json TrainConfig::to_json() const {
           {"mlflow", mlflow},
           {"mlflow_experiment", mlflow_experiment},
           {"run_name", run_name},
+          {"mlflow_parent_run", mlflow_parent_run},
           {"metrics_port", metrics_port},
           {"metrics_host", metrics_host},
           {"timeline", timeline}};
@@ -287,6 +288,9 @@ void add_train_options(CLI::App& app, TrainConfig& c) {
       ->capture_default_str();
   app.add_option("--run-name", c.run_name, "MLflow run name (default: the --out directory's name)")
       ->group(tracking);
+  app.add_option("--mlflow-parent-run", c.mlflow_parent_run,
+                 "Log as a child of this MLflow run id (engine_tune's trials)")
+      ->group(tracking);
   app.add_option("--metrics-port", c.metrics_port,
                  "Serve Prometheus metrics on this port while training (0: any free port; "
                  "-1: off)")
@@ -323,6 +327,8 @@ std::vector<std::string> yaml_arguments(const CLI::App& app, const std::string& 
     }
     const YAML::Node& value = entry.second;
     if (value.IsSequence()) {
+      if (value.size() == 0)
+        continue;  // an empty list keeps the default (as config.yaml writes it)
       args.push_back("--" + name);
       for (const auto& v : value) args.push_back(v.as<std::string>());
     } else {

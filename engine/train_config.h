@@ -70,14 +70,15 @@ struct TrainConfig {
   int log_every = 50;
   bool quiet = false;
   std::string log_level = "info";  // debug, info, warn, error
-  bool log_all_ranks = false;  // each rank also logs to OUT/logs/rank-N.log
+  bool log_all_ranks = false;      // each rank also logs to OUT/logs/rank-N.log
 
   // Tracking (rank 0).
   std::string tensorboard;  // event file directory
   std::string mlflow;       // file: store or http(s) tracking server
   std::string mlflow_experiment = "engine";
-  std::string run_name;   // MLflow run name (default: the run directory's name)
-  int metrics_port = -1;  // Prometheus endpoint (-1: off, 0: any free port)
+  std::string run_name;           // MLflow run name (default: the run directory's name)
+  std::string mlflow_parent_run;  // makes the MLflow run a child of this run id (engine_tune)
+  int metrics_port = -1;          // Prometheus endpoint (-1: off, 0: any free port)
   std::string metrics_host = "0.0.0.0";
   std::string timeline;  // Chrome-trace file of every rank's phases
 

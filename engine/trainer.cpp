@@ -244,7 +244,7 @@ TrainOutcome train(const TrainConfig& cfg, const LogFunction& info, const LogFun
         tracking::MlflowOptions{.uri = cfg.mlflow,
                                 .experiment = cfg.mlflow_experiment,
                                 .run_name = cfg.run_name,
-                                .parent_run_id = {}},
+                                .parent_run_id = cfg.mlflow_parent_run},
         run.string()));
   }
   tracker.start(config_json, progress.step);

@@ -208,11 +208,13 @@ batch_size: {choice: [16, 32, 64, 128]}
   for (int i = 0; i < 4; ++i) c.next(0);
   const double scores[] = {0.9, 0.2, 0.5, 0.6};
   for (int t = 0; t < 4; ++t) c.report(t, 1, scores[t], 0);  // epoch 1: not a perturbation epoch
-  for (int t : {0, 2, 3}) EXPECT_EQ(c.report(t, 2, scores[t], 0).action, Action::keep_going);
+  // Epoch 2 in rising order: each newcomer is better than those before it, so no exploit yet.
+  for (int t : {2, 3, 0}) EXPECT_EQ(c.report(t, 2, scores[t], 0).action, Action::keep_going);
   const json before = c.trials()[0].params;
   const Decision d = c.report(1, 2, scores[1], 0);  // the worst of four at epoch 2
   ASSERT_EQ(d.action, Action::exploit);
   EXPECT_EQ(d.donor, 0);  // the top quarter of four is trial 0 alone
+  EXPECT_EQ(d.donor_epoch, 2);
   const double ratio = d.params["lr"].get<double>() / before["lr"].get<double>();
   EXPECT_TRUE(std::abs(ratio - 0.8) < 1e-9 || std::abs(ratio - 1.2) < 1e-9) << ratio;
   const std::vector<json> batches = {16, 32, 64, 128};
@@ -222,6 +224,9 @@ batch_size: {choice: [16, 32, 64, 128]}
   EXPECT_EQ(std::abs(at(d.params["batch_size"]) - at(before["batch_size"])), 1) << d.params.dump();
   EXPECT_EQ(c.trials()[1].params, d.params);  // the trial carries on with the new values
   EXPECT_EQ(c.trials()[1].exploits.size(), 1u);
+  // Never at the last epoch: there is nothing left to train.
+  for (int t : {0, 2, 3}) c.report(t, 10, 1.0, 0);
+  EXPECT_EQ(c.report(1, 10, 0.0, 0).action, Action::keep_going);
 }
 
 TEST(Coordinator, RestoresItsStateAndResumesInterruptedTrials) {

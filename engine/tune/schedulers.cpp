@@ -87,8 +87,8 @@ class Asha final : public Scheduler {
 
 class Pbt final : public Scheduler {
  public:
-  Pbt(PbtOptions options, const SearchSpace& space, std::uint64_t seed)
-      : options_(options), space_(space), seed_(seed) {
+  Pbt(int max_epochs, PbtOptions options, const SearchSpace& space, std::uint64_t seed)
+      : max_epochs_(max_epochs), options_(options), space_(space), seed_(seed) {
     if (options.interval < 1 || options.quantile <= 0 || options.quantile > 0.5)
       throw std::invalid_argument(
           "PBT needs --perturbation-interval >= 1 and 0 < "
@@ -97,25 +97,35 @@ class Pbt final : public Scheduler {
 
   Decision on_report(const Trial& trial, int epoch, double,
                      const std::vector<Trial>& trials) override {
-    if (epoch % options_.interval != 0) return {};
-    // The population: every trial with a score, ranked by its latest one.
-    std::vector<const Trial*> ranked;
-    for (const Trial& t : trials)
-      if (!t.scores.empty()) ranked.push_back(&t);
-    std::stable_sort(ranked.begin(), ranked.end(), [](const Trial* a, const Trial* b) {
-      return a->last_score() < b->last_score();
-    });
+    // The last epoch ends the trial: nothing left to continue.
+    if (epoch % options_.interval != 0 || epoch >= max_epochs_) return {};
+    // The population: every trial that has reached this epoch, ranked by its score there (so
+    // trials are compared after the same amount of training).
+    std::vector<std::pair<double, const Trial*>> ranked;
+    for (const Trial& t : trials) {
+      for (auto at = t.scores.rbegin(); at != t.scores.rend(); ++at) {
+        if (at->first == epoch) {
+          ranked.emplace_back(at->second, &t);
+          break;
+        }
+      }
+    }
+    std::stable_sort(ranked.begin(), ranked.end(),
+                     [](const auto& a, const auto& b) { return a.first < b.first; });
     auto count =
         static_cast<std::size_t>(std::ceil(static_cast<double>(ranked.size()) * options_.quantile));
     count = std::min(count, ranked.size() / 2);
     if (count == 0) return {};
     const bool bottom = std::any_of(ranked.begin(), ranked.begin() + static_cast<long>(count),
-                                    [&](const Trial* t) { return t->id == trial.id; });
+                                    [&](const auto& r) { return r.second->id == trial.id; });
     if (!bottom) return {};
     auto random = trial_random(seed_, trial.id, static_cast<std::uint64_t>(epoch) + 1);
     std::uniform_int_distribution<std::size_t> pick(ranked.size() - count, ranked.size() - 1);
-    const Trial& donor = *ranked[pick(random)];
-    return {.action = Action::exploit, .donor = donor.id, .params = explore(donor.params, random)};
+    const Trial& donor = *ranked[pick(random)].second;
+    return {.action = Action::exploit,
+            .donor = donor.id,
+            .donor_epoch = epoch,
+            .params = explore(donor.params, random)};
   }
 
  private:
@@ -143,8 +153,9 @@ class Pbt final : public Scheduler {
     return space_.apply_conditions(params);
   }
 
+  int max_epochs_;
   PbtOptions options_;
-  const SearchSpace& space_;
+  SearchSpace space_;  // a copy: the coordinator that owns this may move
   std::uint64_t seed_;
 };
 
@@ -155,7 +166,7 @@ std::unique_ptr<Scheduler> make_scheduler(const std::string& name, int max_epoch
                                           const SearchSpace& space, std::uint64_t seed) {
   if (name == "none") return std::make_unique<NoScheduler>();
   if (name == "asha") return std::make_unique<Asha>(max_epochs, asha);
-  if (name == "pbt") return std::make_unique<Pbt>(pbt, space, seed);
+  if (name == "pbt") return std::make_unique<Pbt>(max_epochs, pbt, space, seed);
   throw std::invalid_argument("--scheduler " + name + ": expected none, asha or pbt");
 }
 

@@ -5,9 +5,10 @@
 //         1/eta of the scores recorded there so far; `brackets` Hyperband brackets start their
 //         rungs at grace * eta^s (trials are dealt to brackets in turn)
 //   pbt   Population-Based Training (Jaderberg et al. 2017): every `interval` epochs a trial in
-//         the bottom `quantile` of the population's latest scores copies the checkpoint of a
-//         random trial of the top quantile (exploit) and perturbs its hyperparameters (explore:
-//         numbers x0.8 or x1.2, choices to a neighbour, or resampled with `resample_probability`)
+//         the bottom `quantile` of the scores the population had after that many epochs copies
+//         the checkpoint a random trial of the top quantile wrote then (exploit) and perturbs its
+//         hyperparameters (explore: numbers x0.8 or x1.2, choices to a neighbour, or resampled
+//         with `resample_probability`); never at the last epoch
 #pragma once
 
 #include <memory>
@@ -23,7 +24,8 @@ enum class Action { keep_going, stop, exploit };
 
 struct Decision {
   Action action = Action::keep_going;
-  int donor = -1;         // exploit: whose checkpoint to continue from
+  int donor = -1;         // exploit: whose checkpoint to continue from,
+  int donor_epoch = 0;    //   the one it wrote after this many epochs
   nlohmann::json params;  // exploit: the perturbed hyperparameters
 };
 

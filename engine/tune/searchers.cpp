@@ -27,7 +27,7 @@ class RandomSearcher final : public Searcher {
   }
 
  private:
-  const SearchSpace& space_;
+  SearchSpace space_;  // a copy: the coordinator that owns this may move
   std::uint64_t seed_;
 };
 
@@ -52,7 +52,7 @@ class GridSearcher final : public Searcher {
   }
 
  private:
-  const SearchSpace& space_;
+  SearchSpace space_;  // a copy: the coordinator that owns this may move
   std::uint64_t seed_;
   std::vector<json> points_;
 };
@@ -182,7 +182,7 @@ class TpeSearcher final : public Searcher {
     return p.values[best];
   }
 
-  const SearchSpace& space_;
+  SearchSpace space_;  // a copy: the coordinator that owns this may move
   std::uint64_t seed_;
   TpeOptions options_;
 };
