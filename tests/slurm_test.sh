@@ -4,7 +4,8 @@
 # here, and are stopped at the end whatever happens. Checks: a job of cluster/slurm/train.sbatch
 # trains with 2 ranks and leaves a checkpoint and a test report; then a pre-emption signal makes
 # the job checkpoint, requeue itself and finish the run with --resume auto, continuing exactly
-# where it stopped. Needs root (the daemons) and Debian's slurm-wlm and munge; skips otherwise.
+# where it stopped; and engine_tune runs as a job array whose tasks share the tune's state file.
+# Needs root (the daemons) and Debian's slurm-wlm and munge; skips otherwise.
 # Usage: slurm_test.sh BUILD_DIR
 set -uo pipefail
 build=$(cd "$1" && pwd)
@@ -126,4 +127,26 @@ assert steps == list(range(1, len(steps) + 1)), steps[:5]
 PY
 last=$(ls "$base/run2/checkpoints" | sort | tail -n 1)
 echo "ok: job 2 was pre-empted, requeued and resumed; $steps steps in one unbroken sequence, last checkpoint $last"
+
+# --- 3. engine_tune as a job array: 4 tasks, 2 at a time, sharing the locked state file ---
+cat >"$base/space.yaml" <<'YAML'
+lr: {loguniform: [1.0e-3, 1.0e-2]}
+hidden: {choice: [16, 32]}
+YAML
+sbatch --wait --array=0-3%2 --output="$base/tune-%a.out" "$source_dir/cluster/slurm/tune_array.sbatch" \
+  --data "$base/ds" --out "$base/tune" --space "$base/space.yaml" --searcher tpe --scheduler asha \
+  --num-samples 4 --epochs 2 --reduction-factor 2 --metric valid_accuracy --embed 16 --batch-size 32 \
+  >/dev/null || fail "the tune array did not succeed"
+python3 - "$base/tune/results.json" <<'PY' || fail "the array's results"
+import json, sys
+r = json.load(open(sys.argv[1]))
+ids = sorted(t["trial"] for t in r["trials"])
+assert ids == [0, 1, 2, 3], ids
+assert all(t["status"] in ("finished", "stopped") for t in r["trials"]), r["trials"]
+lrs = {t["params"]["lr"] for t in r["trials"]}
+assert len(lrs) == 4, "trials repeated a configuration"
+assert r["best_trial"] is not None
+PY
+[ -f "$base/tune/best.yaml" ] || fail "the array left no best.yaml"
+echo "ok: a 4-task job array ran 4 distinct trials through the shared state"
 echo "1 passed, 0 failed"

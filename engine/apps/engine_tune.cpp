@@ -55,6 +55,10 @@ int main(int argc, char** argv) {
   app.add_option("--time-budget", s.time_budget_s, "Seconds after which no trial starts (0: none)")
       ->capture_default_str()
       ->group(tune);
+  app.add_flag("--array-task", options.array_task,
+               "Run one trial as one task of a Slurm job array; the tasks share --out's state "
+               "through a file lock (cluster/slurm/tune_array.sbatch)")
+      ->group(tune);
   app.add_option("--tpe-startup", s.tpe.startup_trials, "TPE: random trials before the model")
       ->capture_default_str()
       ->group(tune);
@@ -97,7 +101,10 @@ int main(int argc, char** argv) {
     const auto summary = engine::tune::run_tune(
         options, *world, [&](const std::string& line) { log->info(line); },
         [&](const std::string& line) { log->warn(line); });
-    if (world->is_root()) {
+    if (world->is_root() && options.array_task) {
+      log->info("[tune] this array task's trial is done; the tune so far: " + options.out +
+                "/results.csv");
+    } else if (world->is_root()) {
       if (summary.best_trial < 0) {
         log->warn("[tune] no trial reported a metric");
       } else {

@@ -74,10 +74,12 @@ std::vector<Observation> Coordinator::observations() const {
   return seen;
 }
 
-Assignment Coordinator::next(double now_s) {
+Assignment Coordinator::next(double now_s, const std::string& owner) {
   for (Trial& t : trials_) {
-    if (t.status == TrialStatus::interrupted) {
+    const bool mine = !owner.empty() && t.owner == owner && t.status == TrialStatus::running;
+    if (t.status == TrialStatus::interrupted || mine) {
       t.status = TrialStatus::running;
+      t.owner = owner;
       return {.what = Assignment::What::start, .trial = t.id, .params = t.params, .resume = true};
     }
   }
@@ -97,6 +99,7 @@ Assignment Coordinator::next(double now_s) {
   t.id = suggested_++;
   t.params = *params;
   t.started_s = now_s;
+  t.owner = owner;
   scheduler_->on_start(t);
   trials_.push_back(t);
   return {.what = Assignment::What::start, .trial = t.id, .params = t.params, .resume = false};
@@ -141,7 +144,7 @@ json Coordinator::state() const {
           {"trials", trials}};
 }
 
-void Coordinator::restore(const json& state) {
+void Coordinator::restore(const json& state, Restore how) {
   if (state.at("settings") != settings_.to_json()) {
     throw std::invalid_argument("the tune directory holds a tune with other settings (" +
                                 state.at("settings").dump() + ")");
@@ -152,7 +155,7 @@ void Coordinator::restore(const json& state) {
   trials_.clear();
   for (const json& t : state.at("trials")) {
     trials_.push_back(Trial::from_json(t));
-    if (trials_.back().status == TrialStatus::running)
+    if (how == Restore::resume && trials_.back().status == TrialStatus::running)
       trials_.back().status = TrialStatus::interrupted;
   }
 }

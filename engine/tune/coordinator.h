@@ -46,7 +46,9 @@ class Coordinator {
  public:
   Coordinator(TuneSettings settings, SearchSpace space);
 
-  Assignment next(double now_s);
+  // `owner` names the caller when several processes share the state (a Slurm array task): a
+  // trial it was running when it was requeued is handed back to it to resume.
+  Assignment next(double now_s, const std::string& owner = "");
   // A trial's epoch: its metric value; the scheduler's decision.
   Decision report(int trial, int epoch, double metric, double now_s);
   void finish(int trial, TrialStatus status, double now_s);
@@ -57,9 +59,12 @@ class Coordinator {
   double score(double metric) const { return settings_.mode == "max" ? metric : -metric; }
   double metric(double score) const { return settings_.mode == "max" ? score : -score; }
 
-  // The whole state; restoring it marks trials that were running as interrupted (to resume).
+  // The whole state. Restoring it to resume a stopped tune marks the trials that were running
+  // as interrupted (they continue from their checkpoints); restoring it to share it between
+  // processes (the state file of a Slurm array) keeps them running.
+  enum class Restore { resume, share };
   nlohmann::json state() const;
-  void restore(const nlohmann::json& state);
+  void restore(const nlohmann::json& state, Restore how = Restore::resume);
 
  private:
   std::vector<Observation> observations() const;

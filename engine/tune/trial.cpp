@@ -38,7 +38,8 @@ nlohmann::json Trial::to_json() const {
           {"bracket", bracket},
           {"exploits", exploits},
           {"started_s", started_s},
-          {"ended_s", ended_s}};
+          {"ended_s", ended_s},
+          {"owner", owner}};
 }
 
 Trial Trial::from_json(const nlohmann::json& j) {
@@ -51,6 +52,7 @@ Trial Trial::from_json(const nlohmann::json& j) {
   t.exploits = j.at("exploits").get<std::vector<nlohmann::json>>();
   t.started_s = j.at("started_s");
   t.ended_s = j.at("ended_s");
+  t.owner = j.value("owner", "");
   return t;
 }
 

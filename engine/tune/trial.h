@@ -21,6 +21,7 @@ struct Trial {
   int bracket = 0;                             // ASHA
   std::vector<nlohmann::json> exploits;        // PBT: {epoch, donor, params}
   double started_s = 0, ended_s = 0;           // seconds since the tune began
+  std::string owner;  // who runs it when tasks share the state file (a Slurm array task)
 
   double best_score() const;  // -inf without scores
   double last_score() const;  // -inf without scores

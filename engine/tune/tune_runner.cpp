@@ -1,10 +1,15 @@
 #include "engine/tune/tune_runner.h"
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
 #include <yaml-cpp/yaml.h>
 
 #include <CLI/CLI.hpp>
 #include <atomic>
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <mutex>
@@ -33,29 +38,37 @@ std::string trial_name(int id) {
   return name;
 }
 
+void write_results(const TuneOptions& options, const Coordinator& c);
+
 std::string flag_value(const json& value) {
   return value.is_string() ? value.get<std::string>() : value.dump();
 }
 
-// The coordinator with its saved state, shared by rank 0's two threads.
+double unix_now() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+// The coordinator with its saved state, shared by rank 0's two threads (or, for one request,
+// by the array task holding the state file's lock).
 class Service {
  public:
   // `on_finish` runs (under the lock) after each trial ends: the results files stay current.
+  // Times are seconds since `began_unix`.
   Service(Coordinator coordinator, std::string state_path, const LogFunction& info,
-          std::function<void(const Coordinator&)> on_finish)
+          std::function<void(const Coordinator&)> on_finish, double began_unix)
       : coordinator_(std::move(coordinator)),
         state_path_(std::move(state_path)),
         info_(info),
         on_finish_(std::move(on_finish)),
-        start_(Clock::now()) {}
+        began_unix_(began_unix) {}
 
   json handle(const json& message) {
     const std::lock_guard lock(mutex_);
-    const double now = std::chrono::duration<double>(Clock::now() - start_).count();
+    const double now = unix_now() - began_unix_;
     const std::string type = message.at("type");
     json reply = json::object();
     if (type == "next") {
-      const Assignment a = coordinator_.next(now);
+      const Assignment a = coordinator_.next(now, message.value("owner", ""));
       reply = {{"what", a.what == Assignment::What::start  ? "start"
                         : a.what == Assignment::What::wait ? "wait"
                                                            : "done"},
@@ -93,7 +106,11 @@ class Service {
   }
 
   Coordinator& coordinator() { return coordinator_; }
-  void save() { io::write_file_atomically(state_path_, coordinator_.state().dump(1) + "\n"); }
+  void save() {
+    json state = coordinator_.state();
+    state["began_unix"] = began_unix_;
+    io::write_file_atomically(state_path_, state.dump(1) + "\n");
+  }
 
  private:
   std::mutex mutex_;
@@ -101,7 +118,7 @@ class Service {
   std::string state_path_;
   const LogFunction& info_;
   std::function<void(const Coordinator&)> on_finish_;
-  Clock::time_point start_;
+  double began_unix_;
 };
 
 // How a group leader reaches the coordinator.
@@ -132,6 +149,63 @@ class MpiLink final : public Link {
   comm::Communicator& channel_;
 };
 
+// An exclusive flock on a file for the life of the object (Slurm array tasks of one tune).
+class FileLock {
+ public:
+  explicit FileLock(const std::string& path) : fd_(::open(path.c_str(), O_CREAT | O_RDWR, 0644)) {
+    if (fd_ < 0 || ::flock(fd_, LOCK_EX) != 0)
+      throw std::runtime_error(path + ": cannot lock: " + std::strerror(errno));
+  }
+  ~FileLock() {
+    ::flock(fd_, LOCK_UN);
+    ::close(fd_);
+  }
+  FileLock(const FileLock&) = delete;
+  FileLock& operator=(const FileLock&) = delete;
+
+ private:
+  int fd_;
+};
+
+// Array tasks share the coordinator through DIR/tune_state.json: each request locks the file,
+// loads the state, handles the message as the coordinator would, saves and unlocks.
+class FileLink final : public Link {
+ public:
+  FileLink(const TuneOptions& options, TuneSettings settings, const SearchSpace& space,
+           std::string owner, const LogFunction& info)
+      : options_(options),
+        settings_(std::move(settings)),
+        space_(space),
+        owner_(std::move(owner)),
+        info_(info) {}
+
+  json request(const json& message) override {
+    const fs::path out(options_.out);
+    const FileLock lock((out / "tune_state.lock").string());
+    Coordinator coordinator(settings_, space_);
+    double began = unix_now();
+    if (fs::exists(out / "tune_state.json")) {
+      std::ifstream in(out / "tune_state.json");
+      const json state = json::parse(in);
+      coordinator.restore(state, Coordinator::Restore::share);
+      began = state.value("began_unix", began);
+    }
+    Service service(
+        std::move(coordinator), (out / "tune_state.json").string(), info_,
+        [this](const Coordinator& c) { write_results(options_, c); }, began);
+    json tagged = message;
+    tagged["owner"] = owner_;
+    return service.handle(tagged);
+  }
+
+ private:
+  const TuneOptions& options_;
+  TuneSettings settings_;
+  SearchSpace space_;
+  std::string owner_;
+  const LogFunction& info_;
+};
+
 // PBT's exploit: the checkpoint the donor wrote after `epochs` epochs (its curves say at which
 // step) replaces the trial's own.
 void copy_donor_checkpoint(const fs::path& donor_run, int epochs, const fs::path& run) {
@@ -150,8 +224,9 @@ void copy_donor_checkpoint(const fs::path& donor_run, int epochs, const fs::path
 }
 
 // Every rank of a group runs this; only the leader talks to the coordinator.
+// Runs trials until the coordinator says done (or `max_trials` of them, when positive).
 void run_worker(const TuneOptions& options, Link* link, comm::Communicator& group,
-                const std::string& mlflow_parent, const LogFunction& warn) {
+                const std::string& mlflow_parent, const LogFunction& warn, int max_trials = 0) {
   const bool leader = group.is_root();
   const auto ask = [&](const json& message) {
     const std::string reply = leader ? link->request(message).dump() : std::string();
@@ -159,11 +234,12 @@ void run_worker(const TuneOptions& options, Link* link, comm::Communicator& grou
   };
   const fs::path trials = fs::path(options.out) / "trials";
   const std::string metric = options.settings.metric;
-  for (;;) {
+  for (int done = 0; max_trials <= 0 || done < max_trials; ++done) {
     const json next = ask({{"type", "next"}});
     if (next["what"] == "done") break;
     if (next["what"] == "wait") {
       std::this_thread::sleep_for(std::chrono::milliseconds(200));
+      --done;
       continue;
     }
     const int id = next["trial"];
@@ -315,6 +391,64 @@ void write_results(const TuneOptions& options, const Coordinator& c) {
   if (best_trial) write_best_yaml(out, out / "trials" / trial_name(*best_trial));
 }
 
+// The tune's MLflow parent run (each trial is a child of it), created once and kept in
+// DIR/mlflow_parent.txt; "" without --mlflow.
+std::string mlflow_parent_run(const TuneOptions& options) {
+  if (options.base.mlflow.empty()) return {};
+  const fs::path out(options.out);
+  const fs::path saved = out / "mlflow_parent.txt";
+  std::string id;
+  if (fs::exists(saved)) {
+    std::ifstream in(saved);
+    std::getline(in, id);
+    return id;
+  }
+  auto store = tracking::open_mlflow_store(options.base.mlflow);
+  const std::string name = "tune " + out.filename().string();
+  id = store->create_run(store->experiment(options.base.mlflow_experiment), name,
+                         static_cast<std::int64_t>(unix_now() * 1000),
+                         {{"mlflow.runName", name}, {"mlflow.source.name", "engine_tune"}});
+  io::write_file_atomically(saved.string(), id + "\n");
+  return id;
+}
+
+// Who this process is among the tasks sharing the state file: a requeued Slurm array task is
+// the same owner again and resumes its trial.
+std::string array_owner() {
+  const char* job = std::getenv("SLURM_ARRAY_JOB_ID");
+  const char* task = std::getenv("SLURM_ARRAY_TASK_ID");
+  if (job != nullptr && task != nullptr) return std::string("slurm:") + job + "_" + task;
+  char host[256] = {};
+  ::gethostname(host, sizeof host - 1);
+  return std::string("process:") + host + ":" + std::to_string(::getpid());
+}
+
+// One task of a job array: one trial on this task's ranks, coordinated through the state file.
+TuneSummary run_array_task(const TuneOptions& options, const TuneSettings& settings,
+                           const SearchSpace& space, comm::Communicator& world,
+                           const LogFunction& info, const LogFunction& warn) {
+  if (options.ranks_per_trial != world.size())
+    throw std::invalid_argument(
+        "--array-task: each task trains one trial on all its ranks; "
+        "--ranks-per-trial must be " +
+        std::to_string(world.size()));
+  const fs::path out(options.out);
+  std::string parent;
+  if (world.is_root()) {
+    fs::create_directories(out / "trials");
+    const FileLock lock((out / "tune_state.lock").string());
+    parent = mlflow_parent_run(options);
+  }
+  parent = world.broadcast_string(parent);
+  const auto group = world.split(0, world.rank());
+  std::unique_ptr<Link> link;
+  if (world.is_root())
+    link = std::make_unique<FileLink>(options, settings, space, array_owner(), info);
+  run_worker(options, link.get(), *group, parent, warn, /*max_trials=*/1);
+  world.barrier();
+  return {};
+}
+
 }  // namespace
 
 TrainConfig trial_config(const TrainConfig& base, const json& params, const std::string& out) {
@@ -382,6 +516,7 @@ TuneSummary run_tune(const TuneOptions& options, comm::Communicator& world, cons
 
   const fs::path out(options.out);
   const fs::path state_path = out / "tune_state.json";
+  if (options.array_task) return run_array_task(options, settings, space, world, info, warn);
   std::optional<Service> service;  // rank 0
   std::string mlflow_parent;
   if (world.is_root()) {
@@ -395,26 +530,10 @@ TuneSummary run_tune(const TuneOptions& options, comm::Communicator& world, cons
     } else if (!fs::is_empty(out / "trials")) {
       throw std::runtime_error(options.out + " holds trials but no tune_state.json");
     }
-    if (!options.base.mlflow.empty()) {
-      // The tune is a parent run; each trial a child run of it.
-      auto store = tracking::open_mlflow_store(options.base.mlflow);
-      const std::string experiment = store->experiment(options.base.mlflow_experiment);
-      const fs::path saved = out / "mlflow_parent.txt";
-      if (fs::exists(saved)) {
-        std::ifstream in(saved);
-        std::getline(in, mlflow_parent);
-      } else {
-        mlflow_parent = store->create_run(experiment, "tune " + out.filename().string(),
-                                          std::chrono::duration_cast<std::chrono::milliseconds>(
-                                              std::chrono::system_clock::now().time_since_epoch())
-                                              .count(),
-                                          {{"mlflow.runName", "tune " + out.filename().string()},
-                                           {"mlflow.source.name", "engine_tune"}});
-        io::write_file_atomically(saved.string(), mlflow_parent + "\n");
-      }
-    }
-    service.emplace(std::move(coordinator), state_path.string(), info,
-                    [&options](const Coordinator& c) { write_results(options, c); });
+    mlflow_parent = mlflow_parent_run(options);
+    service.emplace(
+        std::move(coordinator), state_path.string(), info,
+        [&options](const Coordinator& c) { write_results(options, c); }, unix_now());
     service->save();
   }
   mlflow_parent = world.broadcast_string(mlflow_parent);

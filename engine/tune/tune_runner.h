@@ -26,6 +26,9 @@ struct TuneOptions {
   std::string space_path;
   std::string out;  // the tune directory
   int ranks_per_trial = 1;
+  // One task of a Slurm job array (cluster/slurm/tune_array.sbatch): train one trial, sharing
+  // the coordinator's state with the other tasks through DIR/tune_state.json under a file lock.
+  bool array_task = false;
   TuneSettings settings;
   TrainConfig base;  // every trial's fixed options (out, resume and tracking are set per trial)
 };
