@@ -3,9 +3,11 @@
 //   grid    every combination of the grid/choice parameters exactly once (numeric parameters
 //           drawn at random for each point); then it is exhausted
 //   random  independent draws from the space
-//   tpe     Tree-structured Parzen Estimator (Bergstra et al. 2011): after a few random trials,
-//           each parameter's value maximises l(x)/g(x), where l and g are Parzen densities of
-//           the values that scored in the best fraction of finished trials and of the rest
+//   tpe     Tree-structured Parzen Estimator (Bergstra et al. 2011), multivariate as Optuna's
+//           default: after a few random trials, the parameters every trial has are drawn
+//           together to maximise l(x)/g(x), where l and g are Parzen densities of the
+//           configurations that scored in the best fraction of finished trials and of the rest
+//           (conditional parameters each on their own)
 #pragma once
 
 #include <memory>
@@ -31,9 +33,9 @@ class Searcher {
 };
 
 struct TpeOptions {
-  int startup_trials = 8;  // random proposals before the model is used
+  int startup_trials = 10;  // random proposals before the model is used
   int candidates = 24;     // draws from l(x) per parameter
-  double gamma = 0.25;     // the "good" fraction of observations
+  double gamma = 0.1;     // the "good" fraction of observations
 };
 
 // name: grid, random or tpe; throws std::invalid_argument for another.
