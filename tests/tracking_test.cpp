@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <set>
 
 #include "engine/checkpoint.h"
 #include "engine/trainer.h"
@@ -222,6 +223,44 @@ TEST(MLflow, ARealTrackingServerReceivesTheRunOverRest) {
   const json store = read_back("mlflow", server.url() + " engine");
   ASSERT_EQ(store["runs"].size(), 1u);
   expect_run_matches(store["runs"][0], dir.file("run"), c);
+}
+
+// engine_tune's trials are child runs of the tune's parent run.
+TEST(MLflow, ATuneIsAParentRunWithATrialPerChildRun) {
+  SKIP_WITHOUT_TOOLS();
+  test::ScratchDir dir;
+  const std::string data = test::make_dataset(dir, 300);
+  test::write_file(dir.file("space.yaml"), "lr: {loguniform: [1.0e-3, 1.0e-2]}\n");
+  const auto tune = test::run_command(
+      std::string(ENGINE_BINARY_DIR "/engine/engine_tune --data ") + data + " --out " +
+      dir.file("tune") + " --space " + dir.file("space.yaml") +
+      " --searcher random --num-samples 3 --epochs 2 --embed 8 --hidden 8 --batch-size 32 "
+      "--metric valid_accuracy --mlflow file:" +
+      dir.file("mlruns") + " --tensorboard " + dir.file("tb") + " --quiet");
+  ASSERT_EQ(tune.exit_code, 0) << tune.output;
+  const json store = read_back("mlflow", "file:" + dir.file("mlruns") + " engine");
+  ASSERT_EQ(store["runs"].size(), 4u);
+  std::string parent;
+  for (const json& run : store["runs"])
+    if (!run["tags"].contains("mlflow.parentRunId")) parent = run["run_id"];
+  ASSERT_FALSE(parent.empty());
+  for (const json& run : store["runs"]) {
+    if (run["run_id"] != parent) continue;
+    EXPECT_EQ(run["status"], "FINISHED");
+    EXPECT_EQ(run["params"]["searcher"], "random");
+    EXPECT_EQ(run["metrics"]["trial/best_valid_accuracy"].size(), 3u);
+  }
+  std::set<std::string> children;
+  for (const json& run : store["runs"]) {
+    if (run["run_id"] == parent) continue;
+    EXPECT_EQ(run["tags"]["mlflow.parentRunId"], parent);
+    EXPECT_EQ(run["status"], "FINISHED");
+    children.insert(run["run_name"]);
+    EXPECT_EQ(run["metrics"]["valid/accuracy"].size(), 2u);  // one per epoch
+  }
+  EXPECT_EQ(children, (std::set<std::string>{"trial-0000", "trial-0001", "trial-0002"}));
+  for (const char* trial : {"trial-0000", "trial-0001", "trial-0002"})
+    EXPECT_FALSE(fs::is_empty(dir.file(std::string("tb/") + trial))) << trial;
 }
 
 // A server that is not there is a clear error before training starts.

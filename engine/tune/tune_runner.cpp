@@ -412,6 +412,36 @@ std::string mlflow_parent_run(const TuneOptions& options) {
   return id;
 }
 
+// The tune's summary on its MLflow parent run, which then ends.
+void finish_mlflow_parent(const TuneOptions& options, const std::string& parent,
+                          const Coordinator& c) {
+  if (parent.empty()) return;
+  auto store = tracking::open_mlflow_store(options.base.mlflow);
+  if (!store->has_run(store->experiment(options.base.mlflow_experiment), parent)) return;
+  std::vector<tracking::MlflowMetric> metrics;
+  const auto now_ms = static_cast<std::int64_t>(unix_now() * 1000);
+  for (const Trial& t : c.trials()) {
+    if (!t.scores.empty())
+      metrics.push_back(
+          {"trial/best_" + options.settings.metric, c.metric(t.best_score()), now_ms, t.id});
+  }
+  if (const auto best = c.best_trial()) {
+    metrics.push_back({"best_" + options.settings.metric,
+                       c.metric(c.trials()[static_cast<std::size_t>(*best)].best_score()), now_ms,
+                       0});
+  }
+  const TuneSettings& s = options.settings;
+  store->log_batch(parent, metrics,
+                   {{"searcher", s.searcher},
+                    {"scheduler", s.scheduler},
+                    {"num_samples", std::to_string(s.num_samples)},
+                    {"metric", s.metric},
+                    {"mode", s.mode}},
+                   {});
+  store->set_status(parent, tracking::MlflowRunStatus::finished,
+                    static_cast<std::int64_t>(unix_now() * 1000));
+}
+
 // Who this process is among the tasks sharing the state file: a requeued Slurm array task is
 // the same owner again and resumes its trial.
 std::string array_owner() {
@@ -569,6 +599,7 @@ TuneSummary run_tune(const TuneOptions& options, comm::Communicator& world, cons
   if (world.is_root()) {
     const Coordinator& c = service->coordinator();
     write_results(options, c);
+    finish_mlflow_parent(options, mlflow_parent, c);
     summary.trials = static_cast<int>(c.trials().size());
     if (const auto best = c.best_trial()) {
       summary.best_trial = *best;
