@@ -2,7 +2,8 @@
 """Data-parallel scaling: samples/s of `mpirun -np N engine_train` (N = 1, 2, 4; this machine
 has 2 cores, so 4 ranks oversubscribe them), the communication time per step each rank spends
 in reductions (not hidden behind compute), our allreduce against a bare MPI_Allreduce of the
-same size (bench_allreduce, nccl-tests' busbw), and a projection to 1-64 nodes.
+same size (bench_allreduce, nccl-tests' busbw), and a projection to 1-64 nodes. Each run's --timeline trace says where its step time goes
+(bench/timeline_summary.py).
 
 Projection (a model, not a measurement): one step = compute t_c (measured here per rank, or
 --gpu-step-ms for a GPU) + a ring allreduce of the gradient arena, G bytes over N ranks:
@@ -23,6 +24,8 @@ import sys
 import tempfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "bench"))
+import timeline_summary  # noqa: E402
 MPI = ["mpirun", "--oversubscribe", "--mca", "btl", "self,vader,tcp", "--mca", "btl_tcp_if_include", "lo",
        "--mca", "oob_tcp_if_include", "lo"]
 if os.geteuid() == 0:
@@ -58,14 +61,17 @@ def main():
             out = f"{work}/run{ranks}"
             r = run(["mpirun", "-np", str(ranks)] + MPI[1:] + [os.path.join(bin_dir, "engine_train"), "--data", f"{work}/ds",
                      "--out", out, "--epochs", "1", "--max-steps", str(a.steps), "--batch-size", str(a.batch_size),
-                     "--threads", "1", "--log-every", "0", "--bucket-batches", "0"])
+                     "--threads", "1", "--log-every", "0", "--bucket-batches", "0",
+                     "--timeline", f"{work}/trace{ranks}.json"])
             shutil.rmtree(out, ignore_errors=True)
+            phases, _ = timeline_summary.summarise(f"{work}/trace{ranks}.json")
             sps, comm = r["samples_per_s"], r["comm_s"]
             step_ms = 1e3 * r["train_s"] / a.steps
             if base is None:
                 base, step_ms_single = sps, step_ms
             print(f"  ranks={ranks}: {sps:8.1f} samples/s  speed-up {sps / base:4.2f}  step {step_ms:7.1f} ms"
                   f"  exposed communication {1e3 * comm / a.steps:6.1f} ms/step ({100 * comm / r['train_s']:.0f}%)")
+            print(f"           where time goes (timeline, mean over ranks): {timeline_summary.line(phases)}")
         for ranks in (2, 4):
             r = run(["mpirun", "-np", str(ranks)] + MPI[1:] + [os.path.join(a.build, "bench", "bench_allreduce"), "11.3"])
             print(f"  allreduce 11.3 MiB, {ranks} ranks: ours {r['ours_ms']:.2f} ms ({r['ours_busbw_gbs']:.2f} GB/s busbw), "

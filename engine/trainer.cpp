@@ -485,7 +485,8 @@ TrainOutcome train(const TrainConfig& cfg, const LogFunction& info, const LogFun
             {"train/grad_norm", norm},
             {"perf/step_seconds", step_seconds},
             {"perf/samples_per_second", static_cast<double>(rows) / step_seconds},
-            {"perf/tokens_per_second", static_cast<double>(tokens) / step_seconds}};
+            {"perf/tokens_per_second", static_cast<double>(tokens) / step_seconds},
+            {"train/loss_scale", 1.0}};  // fp32: no loss scaling (mixed precision sets it)
         tracker.scalars(progress.step, scalars);
       }
 

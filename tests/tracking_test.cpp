@@ -85,8 +85,9 @@ TEST(TensorBoard, TheRealReaderSeesEveryScalarAndTheHparams) {
   const json report = json::parse(test::read_file(dir.file("run/test_report.json")));
   EXPECT_FLOAT_EQ(tb["scalars"]["test/accuracy"][0][1].get<float>(),
                   report["accuracy"].get<float>());
-  for (const char* tag : {"train/lr", "train/grad_norm", "perf/samples_per_second",
-                          "perf/tokens_per_second", "valid/macro_f1", "test/macro_f1"})
+  for (const char* tag :
+       {"train/lr", "train/grad_norm", "train/loss_scale", "perf/samples_per_second",
+        "perf/tokens_per_second", "valid/macro_f1", "test/macro_f1"})
     EXPECT_TRUE(tb["scalars"].contains(tag)) << tag;
   EXPECT_EQ(tb["hparams"]["hidden"], 12);
   EXPECT_EQ(tb["hparams"]["cell"], "lstm");
