@@ -43,6 +43,9 @@ class Communicator {
   // Ends every rank of the job with `code` (a failing rank must not leave others waiting).
   [[noreturn]] virtual void abort(int code) = 0;
 
+  // Whether another thread may call MPI while this one does (MPI_THREAD_MULTIPLE).
+  virtual bool threads_can_communicate() const { return false; }
+
   bool is_root() const { return rank() == 0; }
   // Root's string on every rank.
   std::string broadcast_string(const std::string& value, int root = 0);

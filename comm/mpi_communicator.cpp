@@ -43,6 +43,11 @@ class MpiCommunicator final : public Communicator {
   MpiCommunicator(const MpiCommunicator&) = delete;
   MpiCommunicator& operator=(const MpiCommunicator&) = delete;
   int rank() const override { return rank_; }
+  bool threads_can_communicate() const override {
+    int level = MPI_THREAD_SINGLE;
+    MPI_Query_thread(&level);
+    return level >= MPI_THREAD_MULTIPLE;
+  }
   int size() const override { return size_; }
   int local_rank() const override { return local_rank_; }
   std::string name() const override { return "MPI, " + std::to_string(size_) + " ranks"; }

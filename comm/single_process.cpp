@@ -18,6 +18,7 @@ namespace {
 class SingleProcess final : public Communicator {
  public:
   int rank() const override { return 0; }
+  bool threads_can_communicate() const override { return true; }
   int size() const override { return 1; }
   int local_rank() const override { return 0; }
   std::string name() const override { return "single process"; }

@@ -352,6 +352,10 @@ void Model::backward(const io::Batch& batch) {
     dense_backward(d_logits.data(), static_cast<int>(B), config_.classes, features_.data(),
                    static_cast<int>(F), output_w_, output_b_, d_features.data());
   }
+  const auto ready = [this](std::size_t tensor) {
+    if (grads_ready_) grads_ready_(params_.slice(tensor).offset);
+  };
+  ready(config_.dense_hidden > 0 ? hidden_w_ : output_w_);
   std::vector<float> d_joined;
   readout_backward(d_features, d_joined);
 
@@ -373,6 +377,7 @@ void Model::backward(const io::Batch& batch) {
                           params_of(slot), grads_of(slot), d_direction.data());
       for (std::size_t i = 0; i < d_input.size(); ++i) d_input[i] += d_direction[i];
     }
+    ready(recurrent_[static_cast<std::size_t>(l * dirs)].w_ih);
     apply_dropout(d_input, static_cast<std::uint32_t>(l));  // the stream that fed layer l
     d_joined.swap(d_input);
   }
@@ -389,6 +394,7 @@ void Model::backward(const io::Batch& batch) {
       for (std::size_t j = 0; j < E; ++j) g[j] += d_row[j];
     }
   }
+  ready(embedding_);
 }
 
 std::vector<float> Model::logits() const {

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -45,6 +46,12 @@ class Model {
   // dropout_seed and dropout_step pick the dropout masks (give each micro-batch its own step).
   StepResult train_step(const io::Batch& batch, std::uint64_t dropout_seed,
                         std::uint64_t dropout_step);
+  // Called during backward with the arena offset from which the gradients are final, top of the
+  // model first (the classifier, each recurrent layer, the embedding last: offset 0), so the
+  // gradient allreduce can start while backward goes on. Empty: not called.
+  void set_grads_ready(std::function<void(std::size_t offset)> callback) {
+    grads_ready_ = std::move(callback);
+  }
 
   // Logits of the last forward pass, [rows x classes] in batch order.
   std::vector<float> logits() const;
@@ -92,6 +99,7 @@ class Model {
   std::vector<float> hidden_pre_, hidden_act_;  // [sequences x D]
   std::vector<float> logits_;                   // [sequences x K], sorted order
   std::vector<std::int32_t> sorted_labels_;
+  std::function<void(std::size_t)> grads_ready_;
 };
 
 }  // namespace engine

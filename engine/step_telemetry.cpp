@@ -79,6 +79,10 @@ void StepTelemetry::phase(Phase phase, Clock::time_point begin, Clock::time_poin
   if (timeline_) timeline_->record(kPhaseNames[k], "step", begin, end, step_ + 1);
 }
 
+void StepTelemetry::bucket(Clock::time_point begin, Clock::time_point end) {
+  if (timeline_) timeline_->record("allreduce bucket", "comm", begin, end, step_ + 1, 1);
+}
+
 void StepTelemetry::event(const char* name, Clock::time_point begin, Clock::time_point end) {
   if (timeline_) timeline_->record(name, "run", begin, end, step_);
   last_step_end_ = end;  // the next step's time starts here

@@ -41,6 +41,8 @@ class StepTelemetry {
   static Clock::time_point now() { return Clock::now(); }
   // A phase of the step being taken.
   void phase(Phase phase, Clock::time_point begin, Clock::time_point end);
+  // A gradient bucket summed on the communication thread during this step (timeline only).
+  void bucket(Clock::time_point begin, Clock::time_point end);
   // Work between steps (validation, checkpoint): only on the timeline.
   void event(const char* name, Clock::time_point begin, Clock::time_point end);
   // Closes the step: publishes its figures and phase times (collective every 10 steps).

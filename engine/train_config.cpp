@@ -63,6 +63,7 @@ void TrainConfig::validate() const {
   if (accum_steps < 1) bad("accum-steps", "must be at least 1");
   if (clip_norm < 0) bad("clip-norm", "must be >= 0");
   if (threads < 1) bad("threads", "must be at least 1");
+  if (allreduce_bucket_mb < 0) bad("allreduce-bucket-mb", "must be >= 0");
   if (keep_last < 0) bad("keep-last", "must be >= 0");
   if (metrics_port < -1 || metrics_port > 65535) bad("metrics-port", "must be -1..65535");
   if (patience < 0) bad("patience", "must be >= 0");
@@ -111,6 +112,7 @@ nlohmann::json TrainConfig::to_json() const {
           {"clip_norm", clip_norm},
           {"max_steps", max_steps},
           {"bucket_batches", bucket_batches},
+          {"allreduce_bucket_mb", allreduce_bucket_mb},
           {"eval_every", eval_every},
           {"early_stop_metric", early_stop_metric},
           {"patience", patience},
@@ -247,6 +249,11 @@ void add_train_options(CLI::App& app, TrainConfig& c) {
   auto* runtime = "Runtime";
   app.add_option("--bucket-batches", c.bucket_batches,
                  "Length-bucketing window in batches (0: off)")
+      ->group(runtime)
+      ->capture_default_str();
+  app.add_option("--allreduce-bucket-mb", c.allreduce_bucket_mb,
+                 "With several ranks: reduce gradients in buckets of this size while backward "
+                 "runs (0: one allreduce after backward)")
       ->group(runtime)
       ->capture_default_str();
   app.add_option("--threads", c.threads,

@@ -54,7 +54,8 @@ struct TrainConfig {
   std::int64_t max_steps = 0;  // stop after this many optimizer steps (0: no limit)
 
   // Data.
-  std::size_t bucket_batches = 50;  // length bucketing window, in batches (0: off)
+  std::size_t bucket_batches = 50;   // length bucketing window, in batches (0: off)
+  double allreduce_bucket_mb = 1.0;  // gradient buckets reduced during backward (0: after it)
 
   // Evaluation and early stopping.
   std::int64_t eval_every = 0;  // optimizer steps between validations (0: once per epoch)

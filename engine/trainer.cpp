@@ -9,6 +9,7 @@
 #include <fstream>
 #include <limits>
 
+#include "comm/bucketed_allreduce.h"
 #include "engine/checkpoint.h"
 #include "engine/evaluate.h"
 #include "engine/model.h"
@@ -392,6 +393,22 @@ TrainOutcome train(const TrainConfig& cfg, const LogFunction& info, const LogFun
     return outcome;
   };
 
+  // With several ranks and one replica, gradient buckets are summed while backward runs.
+  std::unique_ptr<comm::BucketedAllreduce> buckets;
+  if (world.size() > 1 && cfg.threads == 1 && cfg.allreduce_bucket_mb > 0) {
+    std::int64_t unable = world.threads_can_communicate() ? 0 : 1;  // every rank must be able
+    world.allreduce_max(std::span<std::int64_t>(&unable, 1));
+    if (unable == 0) {
+      buckets = std::make_unique<comm::BucketedAllreduce>(
+          world.split(0, world.rank()),
+          static_cast<std::size_t>(cfg.allreduce_bucket_mb * 1024 * 1024 / sizeof(float)));
+    } else if (root) {
+      info(
+          "[train] this MPI lets only one thread communicate: gradients are reduced after "
+          "backward, not during it");
+    }
+  }
+
   const bool tty = root && ::isatty(STDERR_FILENO) != 0 && !cfg.quiet;
   const auto start = Clock::now();
   const std::int64_t start_step = progress.step;
@@ -404,6 +421,7 @@ TrainOutcome train(const TrainConfig& cfg, const LogFunction& info, const LogFun
     double loss_sum = 0;
     std::int64_t rows = 0, correct = 0, tokens = 0;
     bool epoch_done = false;
+    bool overlapped = false;  // this step's gradients are being reduced in buckets
     const auto step_start = Clock::now();
     for (int a = 0; a < cfg.accum_steps; ++a) {
       const auto wait_begin = StepTelemetry::now();
@@ -414,8 +432,15 @@ TrainOutcome train(const TrainConfig& cfg, const LogFunction& info, const LogFun
         epoch_done = true;
         break;
       }
+      // The last micro-batch of the step finishes the gradients: reduce them as they are done.
+      if (buckets && a + 1 == cfg.accum_steps) {
+        buckets->start(grads);
+        model.set_grads_ready([&](std::size_t offset) { buckets->ready_from(offset); });
+        overlapped = true;
+      }
       const StepResult r = replicas.train_step(
           batch, cfg.seed, static_cast<std::uint64_t>(progress.micro_batches++));
+      if (overlapped) model.set_grads_ready({});
       const auto forward_end =
           compute_begin + std::chrono::duration_cast<StepTelemetry::Clock::duration>(
                               std::chrono::duration<double>(r.forward_seconds));
@@ -433,7 +458,11 @@ TrainOutcome train(const TrainConfig& cfg, const LogFunction& info, const LogFun
     if (world.size() > 1) {
       const auto reduce_start = Clock::now();
       const auto wall_start = StepTelemetry::now();
-      world.allreduce_sum(grads);
+      if (overlapped) {
+        for (const auto& b : buckets->finish()) telemetry.bucket(b.begin, b.end);
+      } else {
+        world.allreduce_sum(grads);
+      }
       world.allreduce_sum(std::span<double>(&loss_sum, 1));
       world.allreduce_sum(std::span<std::int64_t>(counts, 3));
       world.allreduce_max(std::span<std::int64_t>(counts + 3, 2));

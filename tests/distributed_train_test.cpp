@@ -77,7 +77,8 @@ TEST_P(DataParallel, NRanksWithBatchOverNMatchOneRankWithTheWholeBatch) {
   parallel.out = base + "/parallel";
   parallel.batch_size = 12 / static_cast<std::size_t>(ranks);
   parallel.timeline = base + "/trace.json";
-  parallel.metrics_port = 0;  // the per-rank gathering is a collective: it must not hang
+  parallel.metrics_port = 0;             // the per-rank gathering is a collective: it must not hang
+  parallel.allreduce_bucket_mb = 0.001;  // 262 floats: each layer's gradients a bucket of its own
   const TrainOutcome a = train(parallel, kQuiet, kQuiet, {}, world);
 
   world->barrier();
@@ -112,6 +113,17 @@ TEST_P(DataParallel, NRanksWithBatchOverNMatchOneRankWithTheWholeBatch) {
     ASSERT_EQ(static_cast<int>(allreduces.size()), ranks);
     for (const auto& [rank, count] : allreduces)
       EXPECT_EQ(count, a.steps + a.epochs_completed) << "rank " << rank;
+    // Gradients were summed in buckets during backward (classifier with the top layer, the
+    // bottom layer, the embedding), on every rank's communication thread.
+    std::map<int, std::int64_t> buckets;
+    for (const auto& e : trace["traceEvents"]) {
+      if (e["name"] == "allreduce bucket") {
+        EXPECT_EQ(e["tid"], 1);
+        ++buckets[e["pid"].get<int>()];
+      }
+    }
+    ASSERT_EQ(static_cast<int>(buckets.size()), ranks);
+    for (const auto& [rank, count] : buckets) EXPECT_EQ(count, 3 * a.steps) << "rank " << rank;
   }
   world->barrier();
 }
@@ -144,7 +156,7 @@ TEST(Communicator, CollectivesGiveClosedFormResults) {
 }  // namespace engine
 
 int main(int argc, char** argv) {
-  auto communicator = engine::comm::make_default(&argc, &argv);
+  auto communicator = engine::comm::make_default(&argc, &argv, /*threads_communicate=*/true);
   engine::world = communicator.get();
   testing::InitGoogleTest(&argc, argv);
   if (!communicator->is_root() && std::getenv("ENGINE_TEST_ALL_RANKS") == nullptr) {  // one report

@@ -35,7 +35,7 @@ Timeline::Timeline(int rank, std::string process_label)
 }
 
 void Timeline::record(const char* name, const char* category, Clock::time_point begin,
-                      Clock::time_point end, std::int64_t step) {
+                      Clock::time_point end, std::int64_t step, int thread) {
   if (count_ >= kMaxEvents) {
     ++dropped_;
     return;
@@ -45,8 +45,8 @@ void Timeline::record(const char* name, const char* category, Clock::time_point 
   char event[256];
   std::snprintf(event, sizeof event,
                 ",\n{\"name\":\"%s\",\"cat\":\"%s\",\"ph\":\"X\",\"ts\":%lld,\"dur\":%lld,"
-                "\"pid\":%d,\"tid\":0,\"args\":{\"step\":%lld}}",
-                name, category, start, std::max(microseconds(end) - start, 0LL), rank_,
+                "\"pid\":%d,\"tid\":%d,\"args\":{\"step\":%lld}}",
+                name, category, start, std::max(microseconds(end) - start, 0LL), rank_, thread,
                 static_cast<long long>(step));
   events_ += event;
 }

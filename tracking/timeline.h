@@ -20,8 +20,9 @@ class Timeline {
   Timeline(int rank, std::string process_label);
 
   // One phase [begin, end) of optimizer step `step` (0 for phases outside steps).
+  // `thread` 0 is the training thread, 1 the communication thread.
   void record(const char* name, const char* category, Clock::time_point begin,
-              Clock::time_point end, std::int64_t step);
+              Clock::time_point end, std::int64_t step, int thread = 0);
   std::size_t dropped() const { return dropped_; }
 
   // This rank's events as a JSON array body (comma-separated objects), for gathering.

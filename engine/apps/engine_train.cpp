@@ -32,8 +32,8 @@ int main(int argc, char** argv) {
   app.get_formatter()->column_width(36);
   engine::TrainConfig config;
   engine::add_train_options(app, config);
-  const auto world =
-      engine::comm::make_default(&argc, &argv);  // MPI under mpirun, else one process
+  // MPI under mpirun, else one process; gradient buckets are reduced on a second thread.
+  const auto world = engine::comm::make_default(&argc, &argv, /*threads_communicate=*/true);
   int exit_code = 0;
   if (!engine::parse_train_args(app, config, argc, argv, exit_code)) return exit_code;
 
