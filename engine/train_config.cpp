@@ -116,6 +116,7 @@ nlohmann::json TrainConfig::to_json() const {
           {"eval_every", eval_every},
           {"early_stop_metric", early_stop_metric},
           {"patience", patience},
+          {"device", device},
           {"threads", threads},
           {"seed", seed},
           {"checkpoint_every", checkpoint_every},
@@ -256,6 +257,10 @@ void add_train_options(CLI::App& app, TrainConfig& c) {
                  "runs (0: one allreduce after backward)")
       ->group(runtime)
       ->capture_default_str();
+  app.add_option("--device", c.device, "cpu or cuda")
+      ->group(runtime)
+      ->capture_default_str()
+      ->check(CLI::IsMember({"cpu", "cuda"}));
   app.add_option("--threads", c.threads,
                  "CPU threads: each runs a model replica on a slice of every batch")
       ->group(runtime)

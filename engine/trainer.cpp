@@ -11,6 +11,9 @@
 
 #include "comm/bucketed_allreduce.h"
 #include "engine/checkpoint.h"
+#ifdef ENGINE_HAVE_CUDA
+#include "kernels/cuda/device_info.h"
+#endif
 #include "engine/evaluate.h"
 #include "engine/model.h"
 #include "engine/optimizer.h"
@@ -110,6 +113,25 @@ std::string format_duration(double seconds) {
   return text;
 }
 
+// --device cuda on a machine or build without a usable GPU is a clear error before anything
+// else happens; with one, the CUDA training path is not there yet (the CUDA backend issue).
+void check_device(const std::string& device) {
+  if (device != "cuda") return;
+#ifdef ENGINE_HAVE_CUDA
+  const cuda::CudaEnvironment env = cuda::probe_cuda();
+  if (env.devices.empty())
+    throw std::runtime_error("--device cuda: no usable GPU here (" + env.unavailable_reason +
+                             "); use --device cpu");
+  throw std::runtime_error("--device cuda: " + std::to_string(env.devices.size()) +
+                           " GPU(s) found, but training on the GPU is not implemented yet; use "
+                           "--device cpu");
+#else
+  throw std::runtime_error(
+      "--device cuda: this build has no CUDA backend (configure with -DENGINE_WITH_CUDA=ON where "
+      "nvcc is installed); use --device cpu");
+#endif
+}
+
 bool higher_is_better(const std::string& metric) {
   return metric != "valid_loss";
 }
@@ -122,6 +144,7 @@ TrainOutcome train(const TrainConfig& cfg, const LogFunction& info, const LogFun
   const auto single = comm::make_single_process();
   comm::Communicator& world = comm != nullptr ? *comm : *single;
   const bool root = world.is_root();
+  check_device(cfg.device);
   const io::DatasetInfo dataset = io::DatasetInfo::load(cfg.data);
   const auto train_data = std::make_shared<const io::SplitData>(io::load_split(dataset, "train"));
   std::shared_ptr<const io::SplitData> valid_data, test_data;

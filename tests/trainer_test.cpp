@@ -136,6 +136,21 @@ TEST(TrainConfig, YamlFileWithFlagsOverriding) {
   EXPECT_NE(said.find("unknown option 'hiden'"), std::string::npos) << said;
 }
 
+// A GPU requested where none can be used is a clear error before anything is written.
+TEST(Trainer, DeviceCudaWithoutAUsableGpuIsAClearError) {
+  test::ScratchDir dir;
+  TrainConfig c = small_run(make_dataset(dir, 300), dir.file("run"));
+  c.device = "cuda";
+  try {
+    train(c, kQuiet, kQuiet);
+    FAIL() << "no error";
+  } catch (const std::runtime_error& e) {
+    EXPECT_EQ(std::string(e.what()).rfind("--device cuda: ", 0), 0u) << e.what();
+    EXPECT_NE(std::string(e.what()).find("use --device cpu"), std::string::npos) << e.what();
+  }
+  EXPECT_FALSE(fs::exists(dir.file("run")));
+}
+
 TEST(EngineEval, ReportMatchesTheTrainersTestReport) {
   test::ScratchDir dir;
   const std::string data = make_dataset(dir, 300);
