@@ -3,12 +3,15 @@
 // Skipped, with the reason, where no GPU is present; run on a GPU machine with `ctest -R Cuda`.
 #include <gtest/gtest.h>
 
+#include <limits>
 #include <random>
 #include <vector>
 
+#include "kernels/cpu/loss_scale.h"
 #include "kernels/cpu/rnn_pointwise.h"
 #include "kernels/cuda/check.h"
 #include "kernels/cuda/device_info.h"
+#include "kernels/cuda/loss_scale.h"
 #include "kernels/cuda/rnn_pointwise.h"
 
 namespace engine::cuda {
@@ -95,6 +98,29 @@ TEST_F(CudaKernels, GruForwardRowsMatchTheCpuDriver) {
   CHECK_CUDA(cudaDeviceSynchronize());
   expect_close(dkeep.to_host(), keep, "gates");
   expect_close(dh.to_host(), h, "hidden state");
+}
+
+TEST_F(CudaKernels, UnscaleAndCheckMatchesTheCpuDriver) {
+  std::mt19937 rng(3);
+  auto grads = random_vector(100003, rng);
+  for (const bool poisoned : {false, true}) {
+    if (poisoned) grads[77777] = std::numeric_limits<float>::infinity();
+    auto cpu_grads = grads;
+    const bool cpu_found = cpu::unscale_and_check(cpu_grads, 1.0f / 1024);
+    DeviceBuffer dg(grads);
+    int* flag = nullptr;
+    CHECK_CUDA(cudaMalloc(&flag, sizeof(int)));
+    CHECK_CUDA(cudaMemset(flag, 0, sizeof(int)));
+    unscale_and_check(dg.get(), static_cast<long long>(grads.size()), 1.0f / 1024, flag, nullptr);
+    int found = 0;
+    CHECK_CUDA(cudaMemcpy(&found, flag, sizeof(int), cudaMemcpyDeviceToHost));
+    cudaFree(flag);
+    EXPECT_EQ(found != 0, cpu_found);
+    EXPECT_EQ(cpu_found, poisoned);
+    if (!poisoned) {
+      EXPECT_EQ(dg.to_host(), cpu_grads);  // one multiply: bit-identical
+    }
+  }
 }
 
 }  // namespace

@@ -1,0 +1,57 @@
+// Dynamic loss scaling on the CPU: the unscale pass and PyTorch GradScaler's update rule
+// (halve and skip on inf/NaN, double after growth_interval clean steps in a row).
+#include "kernels/cpu/loss_scale.h"
+
+#include <gtest/gtest.h>
+
+#include <limits>
+#include <vector>
+
+#include "kernels/math/loss_scale.h"
+
+namespace engine {
+namespace {
+
+TEST(LossScale, UnscalingFindsInfinitiesAndNans) {
+  std::vector<float> g = {65536.0f, -32768.0f, 0.0f, 3.0f};
+  EXPECT_FALSE(cpu::unscale_and_check(g, 1.0f / 65536));
+  EXPECT_EQ(g, (std::vector<float>{1.0f, -0.5f, 0.0f, 3.0f / 65536}));
+  for (const float bad :
+       {std::numeric_limits<float>::infinity(), -std::numeric_limits<float>::infinity(),
+        std::numeric_limits<float>::quiet_NaN()}) {
+    std::vector<float> h = {1.0f, bad, 2.0f};
+    EXPECT_TRUE(cpu::unscale_and_check(h, 0.5f)) << bad;
+  }
+  // A finite value that overflows when unscaled by a scale below 1 counts as non-finite too.
+  std::vector<float> big = {3.0e38f};
+  EXPECT_TRUE(cpu::unscale_and_check(big, 4.0f));
+}
+
+TEST(LossScale, FollowsGradScalersRules) {
+  const math::LossScaleConfig config{
+      .init_scale = 1024.0f, .growth_factor = 2.0f, .backoff_factor = 0.5f, .growth_interval = 3};
+  math::LossScaleState s{.scale = config.init_scale, .clean_steps = 0};
+  // Two clean steps: no change yet; the third doubles and restarts the streak.
+  EXPECT_FALSE(math::update_loss_scale(s, false, config));
+  EXPECT_FALSE(math::update_loss_scale(s, false, config));
+  EXPECT_EQ(s.scale, 1024.0f);
+  EXPECT_FALSE(math::update_loss_scale(s, false, config));
+  EXPECT_EQ(s.scale, 2048.0f);
+  EXPECT_EQ(s.clean_steps, 0);
+  // An overflow: skip the step, halve, and the streak starts again from zero.
+  EXPECT_FALSE(math::update_loss_scale(s, false, config));
+  EXPECT_TRUE(math::update_loss_scale(s, true, config));
+  EXPECT_EQ(s.scale, 1024.0f);
+  EXPECT_EQ(s.clean_steps, 0);
+  for (int k = 0; k < 2; ++k) math::update_loss_scale(s, false, config);
+  EXPECT_EQ(s.scale, 1024.0f);
+  math::update_loss_scale(s, false, config);
+  EXPECT_EQ(s.scale, 2048.0f);
+  // PyTorch's defaults.
+  const math::LossScaleConfig defaults;
+  EXPECT_EQ(defaults.init_scale, 65536.0f);
+  EXPECT_EQ(defaults.growth_interval, 2000);
+}
+
+}  // namespace
+}  // namespace engine
