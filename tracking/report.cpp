@@ -22,8 +22,9 @@ constexpr std::size_t kMaxPlotPoints = 1000;
 
 // The (step, key) points of records that have the key; more than kMaxPlotPoints are averaged
 // in equal runs so long runs still plot quickly.
-Series points(const std::vector<json>& records, const std::string& key, const std::string& label) {
-  Series series{.label = label, .x = {}, .y = {}};
+Series points(const std::vector<json>& records, const std::string& key, const std::string& label,
+              int colour) {
+  Series series{.label = label, .x = {}, .y = {}, .colour = colour};
   for (const json& r : records) {
     if (r.contains(key) && r[key].is_number() && r.contains("step")) {
       series.x.push_back(r["step"].get<double>());
@@ -33,7 +34,10 @@ Series points(const std::vector<json>& records, const std::string& key, const st
   const std::size_t n = series.x.size();
   if (n <= kMaxPlotPoints) return series;
   const std::size_t run = (n + kMaxPlotPoints - 1) / kMaxPlotPoints;
-  Series averaged{.label = label + ", " + std::to_string(run) + "-step mean", .x = {}, .y = {}};
+  Series averaged{.label = label + ", " + std::to_string(run) + "-step mean",
+                  .x = {},
+                  .y = {},
+                  .colour = colour};
   for (std::size_t begin = 0; begin < n; begin += run) {
     const std::size_t end = std::min(n, begin + run);
     double x = 0, y = 0;
@@ -105,23 +109,23 @@ std::vector<std::string> write_report(const std::string& dir, const ReportInputs
     LineChart loss{.title = "Loss",
                    .x_label = "optimizer step",
                    .y_label = "cross-entropy",
-                   .series = {points(in.steps, "loss", "train step"),
-                              points(in.curves, "train_loss", "train (epoch mean)"),
-                              points(in.curves, "valid_loss", "validation")}};
+                   .series = {points(in.steps, "loss", "train step", 5),
+                              points(in.curves, "train_loss", "train (epoch mean)", 0),
+                              points(in.curves, "valid_loss", "validation", 1)}};
     keep_nonempty(loss);
     figures.emplace_back("loss.svg", to_svg(loss));
     LineChart accuracy{.title = "Accuracy",
                        .x_label = "optimizer step",
                        .y_label = "fraction",
-                       .series = {points(in.curves, "train_accuracy", "train (epoch mean)"),
-                                  points(in.curves, "valid_accuracy", "validation"),
-                                  points(in.curves, "valid_macro_f1", "validation macro-F1")}};
+                       .series = {points(in.curves, "train_accuracy", "train (epoch mean)", 0),
+                                  points(in.curves, "valid_accuracy", "validation", 1),
+                                  points(in.curves, "valid_macro_f1", "validation macro-F1", 2)}};
     keep_nonempty(accuracy);
     figures.emplace_back("accuracy.svg", to_svg(accuracy));
     LineChart lr{.title = "Learning rate",
                  .x_label = "optimizer step",
                  .y_label = "lr",
-                 .series = {points(in.steps, "lr", "lr")}};
+                 .series = {points(in.steps, "lr", "lr", 0)}};
     keep_nonempty(lr);
     figures.emplace_back("learning_rate.svg", to_svg(lr));
   }

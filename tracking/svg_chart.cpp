@@ -19,6 +19,10 @@ const char* colour(std::size_t index) {
   return kPalette[index % (sizeof kPalette / sizeof kPalette[0])];
 }
 
+const char* colour(const std::vector<Series>& series, std::size_t k) {
+  return series[k].colour >= 0 ? colour(static_cast<std::size_t>(series[k].colour)) : colour(k);
+}
+
 std::string number(double value, int significant = 4) {
   if (value == 0) return "0";
   char text[32];
@@ -82,7 +86,7 @@ void legend(std::ostringstream& s, const std::vector<Series>& series, double x, 
   for (std::size_t k = 0; k < series.size(); ++k) {
     const double row = y + static_cast<double>(k) * 18;
     s << "<rect x=\"" << coordinate(x) << "\" y=\"" << coordinate(row - 9)
-      << "\" width=\"12\" height=\"12\" fill=\"" << colour(k) << "\"/>"
+      << "\" width=\"12\" height=\"12\" fill=\"" << colour(series, k) << "\"/>"
       << "<text x=\"" << coordinate(x + 17) << "\" y=\"" << coordinate(row + 1) << "\">"
       << xml_escape(series[k].label) << "</text>\n";
   }
@@ -174,7 +178,8 @@ std::string to_svg(const LineChart& chart) {
     const Series& line = chart.series[k];
     const std::size_t n = std::min(line.x.size(), line.y.size());
     s << "<polyline class=\"series\" data-label=\"" << xml_escape(line.label)
-      << "\" fill=\"none\" stroke=\"" << colour(k) << "\" stroke-width=\"2\" points=\"";
+      << "\" fill=\"none\" stroke=\"" << colour(chart.series, k)
+      << "\" stroke-width=\"2\" points=\"";
     for (std::size_t i = 0; i < n; ++i) {
       if (std::isfinite(line.y[i]))
         s << coordinate(px(line.x[i])) << ',' << coordinate(py(line.y[i])) << ' ';
@@ -184,8 +189,8 @@ std::string to_svg(const LineChart& chart) {
     for (std::size_t i = 0; i < n; ++i) {
       if (!std::isfinite(line.y[i])) continue;
       s << "<circle cx=\"" << coordinate(px(line.x[i])) << "\" cy=\"" << coordinate(py(line.y[i]))
-        << "\" r=\"3\" fill=\"" << colour(k) << "\"><title>" << xml_escape(line.label) << " at "
-        << number(line.x[i], 9) << ": " << number(line.y[i], 6) << "</title></circle>\n";
+        << "\" r=\"3\" fill=\"" << colour(chart.series, k) << "\"><title>" << xml_escape(line.label)
+        << " at " << number(line.x[i], 9) << ": " << number(line.y[i], 6) << "</title></circle>\n";
     }
   }
   legend(s, chart.series, left + plot_w + 18, top + 10);

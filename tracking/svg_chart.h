@@ -12,6 +12,7 @@ namespace engine::tracking {
 struct Series {
   std::string label;
   std::vector<double> x, y;
+  int colour = -1;  // palette index, so a quantity keeps its colour across charts (-1: by order)
 };
 
 struct LineChart {
