@@ -261,5 +261,17 @@ TEST(Coordinator, RestoresItsStateAndResumesInterruptedTrials) {
   EXPECT_THROW(other.restore(saved), std::invalid_argument);
 }
 
+TEST(Coordinator, StartsNoTrialAfterTheTimeBudget) {
+  const auto space = SearchSpace::from_yaml_text("lr: {uniform: [0, 1]}", "s");
+  Coordinator c(settings_with([](TuneSettings& s) {
+                  s.num_samples = 10;
+                  s.time_budget_s = 60;
+                }),
+                space);
+  EXPECT_EQ(c.next(59.0).what, Assignment::What::start);
+  EXPECT_EQ(c.next(60.0).what, Assignment::What::done);
+  EXPECT_EQ(c.trials().size(), 1u);
+}
+
 }  // namespace
 }  // namespace engine::tune
