@@ -35,7 +35,6 @@ class StepTelemetry {
 
   StepTelemetry(const TrainConfig& config, comm::Communicator& world, const std::string& host);
   ~StepTelemetry();
-  bool enabled() const { return timeline_ != nullptr || registry_ != nullptr; }
   int metrics_port() const { return server_ ? server_->port() : 0; }
 
   static Clock::time_point now() { return Clock::now(); }

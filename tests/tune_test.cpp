@@ -5,6 +5,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
+#include <fstream>
 #include <functional>
 #include <set>
 
@@ -65,6 +67,21 @@ TEST(SearchSpace, ErrorsNameTheFileAndKey) {
   EXPECT_EQ(message("lr: {uniform: [2, 1]}"), "s.yaml: lr: low must not exceed high");
   EXPECT_EQ(message("x: {choice: [1], when: {y: [2]}}"),
             "s.yaml: x: 'when' names y, which is not in the space");
+}
+
+TEST(SearchSpace, AFileKeepsQuotedValuesStrings) {
+  const std::string path =
+      (std::filesystem::temp_directory_path() / "engine_space_test.yaml").string();
+  {
+    std::ofstream out(path);
+    out << "run_name: {choice: [\"123\", '4.5', plain]}\nhidden: {choice: [64, 128]}\n";
+  }
+  const auto space = SearchSpace::from_yaml_file(path);
+  std::filesystem::remove(path);
+  EXPECT_EQ(space.find("run_name")->values,
+            (std::vector<json>{json("123"), json("4.5"), json("plain")}));
+  EXPECT_EQ(space.find("hidden")->values, (std::vector<json>{json(64), json(128)}));
+  EXPECT_THROW(SearchSpace::from_yaml_file(path), std::invalid_argument);  // gone: named error
 }
 
 TEST(GridSearcher, CoversTheGridExactlyOnceWithConditions) {

@@ -18,12 +18,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 std::string file_uri(const fs::path& path) {
   return "file://" + fs::absolute(path).lexically_normal().string();
 }
@@ -49,7 +43,7 @@ void emit(YAML::Emitter& out, const char* key, const std::string& value) {
 }
 
 void write_experiment_meta(const fs::path& dir, const std::string& id, const std::string& name) {
-  const std::int64_t now = now_ms();
+  const std::int64_t now = mlflow_now_ms();
   YAML::Emitter out;
   out << YAML::BeginMap << YAML::Key << "artifact_location" << YAML::Value << file_uri(dir)
       << YAML::Key << "creation_time" << YAML::Value << now;
@@ -113,7 +107,7 @@ class FileStore final : public MlflowStore {
     runs_[run_id] = {.dir = dir,
                      .experiment_id = experiment_id,
                      .run_name = meta["run_name"].as<std::string>(""),
-                     .start_ms = meta["start_time"].as<std::int64_t>(now_ms()),
+                     .start_ms = meta["start_time"].as<std::int64_t>(mlflow_now_ms()),
                      .end_ms = -1,
                      .status = MlflowRunStatus::running};
     return true;
@@ -209,6 +203,12 @@ std::unique_ptr<MlflowStore> open_mlflow_file_store(const std::string& root) {
   fs::create_directories(root, error);
   if (error) throw std::runtime_error("--mlflow " + root + ": cannot create: " + error.message());
   return std::make_unique<FileStore>(root);
+}
+
+std::int64_t mlflow_now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
 }
 
 std::string new_mlflow_run_id() {

@@ -17,12 +17,6 @@ namespace {
 constexpr std::size_t kBatchMetrics = 500;
 constexpr auto kBatchInterval = std::chrono::seconds(5);
 
-std::int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 }  // namespace
 
 MlflowSink::MlflowSink(MlflowOptions options, std::string run_dir)
@@ -56,7 +50,7 @@ void MlflowSink::start(const json& config, std::int64_t steps_done) {
                                              {"engine.run_dir", fs::absolute(run_dir_).string()}};
   if (const char* user = std::getenv("USER")) tags["mlflow.user"] = user;
   if (!options_.parent_run_id.empty()) tags["mlflow.parentRunId"] = options_.parent_run_id;
-  run_id_ = store_->create_run(experiment_id_, name, now_ms(), tags);
+  run_id_ = store_->create_run(experiment_id_, name, mlflow_now_ms(), tags);
   std::map<std::string, std::string> params;
   for (const auto& [key, value] : config.items())
     params[key] = value.is_string() ? value.get<std::string>() : value.dump();
@@ -69,7 +63,7 @@ void MlflowSink::start(const json& config, std::int64_t steps_done) {
 }
 
 void MlflowSink::scalars(std::int64_t step, std::span<const Scalar> values) {
-  const std::int64_t now = now_ms();
+  const std::int64_t now = mlflow_now_ms();
   for (const Scalar& s : values) pending_.push_back({s.name, s.value, now, step});
   if (pending_.size() >= kBatchMetrics ||
       std::chrono::steady_clock::now() - last_flush_ >= kBatchInterval)
@@ -101,7 +95,7 @@ void MlflowSink::finish(RunStatus status, const std::string& run_dir) {
                      status == RunStatus::finished ? MlflowRunStatus::finished
                      : status == RunStatus::failed ? MlflowRunStatus::failed
                                                    : MlflowRunStatus::killed,
-                     now_ms());
+                     mlflow_now_ms());
 }
 
 }  // namespace engine::tracking

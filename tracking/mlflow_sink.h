@@ -25,8 +25,6 @@ class MlflowSink final : public Sink {
  public:
   MlflowSink(MlflowOptions options, std::string run_dir);
   ~MlflowSink() override;
-  const std::string& run_id() const { return run_id_; }
-  const std::string& experiment_id() const { return experiment_id_; }
 
   void start(const nlohmann::json& config, std::int64_t steps_done) override;
   void scalars(std::int64_t step, std::span<const Scalar> values) override;

@@ -55,4 +55,7 @@ std::unique_ptr<MlflowStore> open_mlflow_rest_store(const std::string& base_url)
 // A random 32-hex-digit id, as MLflow's run ids.
 std::string new_mlflow_run_id();
 
+// Milliseconds since the Unix epoch: MLflow's timestamps.
+std::int64_t mlflow_now_ms();
+
 }  // namespace engine::tracking

@@ -20,7 +20,6 @@ class TensorBoardWriter final : public Sink {
  public:
   // Creates `dir` if needed and a new event file in it; throws std::runtime_error naming it.
   explicit TensorBoardWriter(const std::string& dir);
-  const std::string& path() const { return path_; }
 
   void start(const nlohmann::json& config, std::int64_t steps_done) override;
   void scalars(std::int64_t step, std::span<const Scalar> values) override;

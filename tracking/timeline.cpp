@@ -52,7 +52,15 @@ void Timeline::record(const char* name, const char* category, Clock::time_point 
 }
 
 std::string Timeline::events_json() const {
-  return events_;
+  if (dropped_ == 0) return events_;
+  return events_ + ",\n" +
+         nlohmann::json({{"name", std::to_string(dropped_) + " later events dropped (limit)"},
+                         {"ph", "i"},
+                         {"s", "p"},
+                         {"ts", microseconds(Clock::now())},
+                         {"pid", rank_},
+                         {"tid", 0}})
+             .dump();
 }
 
 void Timeline::write(const std::string& path, const std::vector<std::string>& rank_events) {

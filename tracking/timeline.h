@@ -23,9 +23,9 @@ class Timeline {
   // `thread` 0 is the training thread, 1 the communication thread.
   void record(const char* name, const char* category, Clock::time_point begin,
               Clock::time_point end, std::int64_t step, int thread = 0);
-  std::size_t dropped() const { return dropped_; }
 
-  // This rank's events as a JSON array body (comma-separated objects), for gathering.
+  // This rank's events as a JSON array body (comma-separated objects), for gathering; events
+  // dropped past kMaxEvents are counted in a final instant event the viewer shows.
   std::string events_json() const;
   // Writes a trace file (atomically) from every rank's events_json().
   static void write(const std::string& path, const std::vector<std::string>& rank_events);

@@ -53,18 +53,24 @@ double Parameter::from_unit(double unit) const {
   }
 }
 
+// The parsed file itself (not a re-emitted copy, which would lose which scalars were quoted).
 SearchSpace SearchSpace::from_yaml_file(const std::string& path) {
-  YAML::Node root;
   try {
-    root = YAML::LoadFile(path);
+    return from_node(YAML::LoadFile(path), path);
   } catch (const YAML::Exception& e) {
     throw std::invalid_argument("--space " + path + ": " + e.what());
   }
-  return from_yaml_text(YAML::Dump(root), path);
 }
 
 SearchSpace SearchSpace::from_yaml_text(const std::string& text, const std::string& origin) {
-  const YAML::Node root = YAML::Load(text);
+  try {
+    return from_node(YAML::Load(text), origin);
+  } catch (const YAML::Exception& e) {
+    throw std::invalid_argument(origin + ": " + e.what());
+  }
+}
+
+SearchSpace SearchSpace::from_node(const YAML::Node& root, const std::string& origin) {
   if (!root.IsMap() || root.size() == 0)
     throw std::invalid_argument(origin + ": expected a map of option: {distribution: ...}");
   SearchSpace space;

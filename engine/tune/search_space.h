@@ -18,6 +18,10 @@
 #include <string>
 #include <vector>
 
+namespace YAML {
+class Node;
+}
+
 namespace engine::tune {
 
 enum class Distribution { uniform, loguniform, quniform, randint, choice, grid };
@@ -55,6 +59,8 @@ class SearchSpace {
   nlohmann::json sample_one(const Parameter& p, std::mt19937_64& random) const;
 
  private:
+  static SearchSpace from_node(const YAML::Node& root, const std::string& origin);
+
   std::vector<Parameter> parameters_;
 };
 

@@ -34,8 +34,8 @@ class Searcher {
 
 struct TpeOptions {
   int startup_trials = 10;  // random proposals before the model is used
-  int candidates = 24;     // draws from l(x) per parameter
-  double gamma = 0.1;     // the "good" fraction of observations
+  int candidates = 24;      // draws from l(x) per parameter
+  double gamma = 0.1;       // the "good" fraction of observations
 };
 
 // name: grid, random or tpe; throws std::invalid_argument for another.

@@ -406,7 +406,7 @@ std::string mlflow_parent_run(const TuneOptions& options) {
   auto store = tracking::open_mlflow_store(options.base.mlflow);
   const std::string name = "tune " + out.filename().string();
   id = store->create_run(store->experiment(options.base.mlflow_experiment), name,
-                         static_cast<std::int64_t>(unix_now() * 1000),
+                         tracking::mlflow_now_ms(),
                          {{"mlflow.runName", name}, {"mlflow.source.name", "engine_tune"}});
   io::write_file_atomically(saved.string(), id + "\n");
   return id;
@@ -419,7 +419,7 @@ void finish_mlflow_parent(const TuneOptions& options, const std::string& parent,
   auto store = tracking::open_mlflow_store(options.base.mlflow);
   if (!store->has_run(store->experiment(options.base.mlflow_experiment), parent)) return;
   std::vector<tracking::MlflowMetric> metrics;
-  const auto now_ms = static_cast<std::int64_t>(unix_now() * 1000);
+  const auto now_ms = tracking::mlflow_now_ms();
   for (const Trial& t : c.trials()) {
     if (!t.scores.empty())
       metrics.push_back(
@@ -438,8 +438,7 @@ void finish_mlflow_parent(const TuneOptions& options, const std::string& parent,
                     {"metric", s.metric},
                     {"mode", s.mode}},
                    {});
-  store->set_status(parent, tracking::MlflowRunStatus::finished,
-                    static_cast<std::int64_t>(unix_now() * 1000));
+  store->set_status(parent, tracking::MlflowRunStatus::finished, tracking::mlflow_now_ms());
 }
 
 // Who this process is among the tasks sharing the state file: a requeued Slurm array task is
