@@ -22,6 +22,22 @@ OptimizerKind parse_optimizer(const std::string& name) {
   return kOptimizers.parse(name);
 }
 
+math::AdamStep adam_step(const OptimizerConfig& config, std::int64_t t, float lr) {
+  const auto steps = static_cast<double>(t);
+  return {lr,
+          config.beta1,
+          config.beta2,
+          config.eps,
+          config.weight_decay,
+          config.kind == OptimizerKind::kAdamW,
+          static_cast<float>(1.0 - std::pow(static_cast<double>(config.beta1), steps)),
+          static_cast<float>(1.0 - std::pow(static_cast<double>(config.beta2), steps))};
+}
+
+math::SgdStep sgd_step(const OptimizerConfig& config, std::int64_t t, float lr) {
+  return {lr, config.momentum, config.weight_decay, config.nesterov, t == 1};
+}
+
 Optimizer::Optimizer(OptimizerConfig config, std::size_t size)
     : config_(config),
       first_(size, 0.0f),
@@ -33,21 +49,12 @@ void Optimizer::step(std::span<float> values, std::span<const float> grads, floa
   }
   ++steps_;
   if (config_.kind == OptimizerKind::kSgd) {
-    const math::SgdStep s{lr, config_.momentum, config_.weight_decay, config_.nesterov,
-                          steps_ == 1};
+    const math::SgdStep s = sgd_step(config_, steps_, lr);
     for (std::size_t i = 0; i < values.size(); ++i)
       math::sgd_update(values[i], grads[i], first_[i], s);
     return;
   }
-  const auto t = static_cast<double>(steps_);
-  const math::AdamStep s{lr,
-                         config_.beta1,
-                         config_.beta2,
-                         config_.eps,
-                         config_.weight_decay,
-                         config_.kind == OptimizerKind::kAdamW,
-                         static_cast<float>(1.0 - std::pow(static_cast<double>(config_.beta1), t)),
-                         static_cast<float>(1.0 - std::pow(static_cast<double>(config_.beta2), t))};
+  const math::AdamStep s = adam_step(config_, steps_, lr);
   for (std::size_t i = 0; i < values.size(); ++i)
     math::adam_update(values[i], grads[i], first_[i], second_[i], s);
 }

@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "kernels/math/optimizers.h"
+
 namespace engine {
 
 enum class OptimizerKind { kSgd, kAdam, kAdamW };
@@ -23,6 +25,10 @@ struct OptimizerConfig {
   float momentum = 0.0f;  // SGD
   bool nesterov = false;  // SGD
 };
+
+// The constants of update number t (1-based) at learning rate lr, shared by every backend.
+math::AdamStep adam_step(const OptimizerConfig& config, std::int64_t t, float lr);
+math::SgdStep sgd_step(const OptimizerConfig& config, std::int64_t t, float lr);
 
 class Optimizer {
  public:

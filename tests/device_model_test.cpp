@@ -1,0 +1,169 @@
+// DeviceModel (the step written once against engine/backend.h) on the CPU backend against the
+// CPU Model: same logits, losses, predictions and gradients for every cell, stacking,
+// direction, readout, dense layer, dropout and class-weight combination. This is what makes the
+// CUDA backend a thin layer: the orchestration it runs is checked here on every machine.
+#include "engine/device_model.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+
+#include "engine/cpu_backend.h"
+#include "model_fixtures.h"
+
+namespace engine {
+namespace {
+
+// Largest |a - b| over the largest |b| (1 if all are tiny).
+double normalised_error(const std::vector<float>& a, const std::vector<float>& b) {
+  EXPECT_EQ(a.size(), b.size());
+  double worst = 0, scale = 1e-6;
+  for (std::size_t i = 0; i < a.size() && i < b.size(); ++i) {
+    worst = std::max(worst, static_cast<double>(std::fabs(a[i] - b[i])));
+    scale = std::max(scale, static_cast<double>(std::fabs(b[i])));
+  }
+  return worst / scale;
+}
+
+struct ParityCase {
+  std::string name;
+  ModelConfig config;
+};
+
+void PrintTo(const ParityCase& c, std::ostream* os) {
+  *os << c.name;
+}
+
+class DeviceModelParity : public testing::TestWithParam<ParityCase> {};
+
+TEST_P(DeviceModelParity, MatchesTheCpuModel) {
+  const ModelConfig& config = GetParam().config;
+  Model reference(config);
+  reference.initialize(7);
+  const auto backend = make_cpu_backend();
+  DeviceModel device(config, *backend);
+  device.initialize(7);
+
+  std::mt19937 rng(3);
+  for (int round = 0; round < 3; ++round) {
+    const io::Batch batch = random_batch(rng, 9, static_cast<int>(config.vocab_size),
+                                         config.classes, 7, static_cast<std::size_t>(round));
+    reference.parameters().zero_grads();
+    device.zero_grads();
+    const StepResult want = reference.train_step(batch, 11, static_cast<std::uint64_t>(round));
+    const StepResult got = device.train_step(batch, 11, static_cast<std::uint64_t>(round));
+    EXPECT_EQ(got.rows, want.rows);
+    EXPECT_EQ(got.predictions, want.predictions);
+    EXPECT_EQ(got.correct, want.correct);
+    EXPECT_NEAR(got.loss_sum, want.loss_sum, 1e-5 * std::fabs(want.loss_sum));
+    EXPECT_LT(normalised_error(device.logits(), reference.logits()), 1e-6);
+    const std::vector<float> want_grads(reference.parameters().grads().begin(),
+                                        reference.parameters().grads().end());
+    const std::vector<float> got_grads = device.download_grads();
+    EXPECT_LT(normalised_error(got_grads, want_grads), 1e-5);
+    // Per tensor too, so a small tensor's error is not hidden by a large one's scale.
+    for (const ParameterSlice& slice : reference.parameters().slices()) {
+      const auto begin = static_cast<std::ptrdiff_t>(slice.offset);
+      const auto end = static_cast<std::ptrdiff_t>(slice.offset + slice.size);
+      EXPECT_LT(normalised_error({got_grads.begin() + begin, got_grads.begin() + end},
+                                 {want_grads.begin() + begin, want_grads.begin() + end}),
+                1e-5)
+          << slice.name;
+    }
+
+    const StepResult want_eval = reference.evaluate(batch);
+    const StepResult got_eval = device.evaluate(batch);
+    EXPECT_EQ(got_eval.predictions, want_eval.predictions);
+    EXPECT_NEAR(got_eval.loss_sum, want_eval.loss_sum, 1e-5 * std::fabs(want_eval.loss_sum));
+  }
+}
+
+ModelConfig with(ModelConfig c, float dropout, int vocab = 12) {
+  c.dropout = dropout;
+  c.vocab_size = vocab;
+  return c;
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Configurations, DeviceModelParity,
+    testing::Values(
+        ParityCase{"lstm", small_config(CellType::kLstm, 1, false, Readout::kLast, 0)},
+        ParityCase{"gru", small_config(CellType::kGru, 1, false, Readout::kLast, 0)},
+        ParityCase{"rnn", small_config(CellType::kRnn, 1, false, Readout::kLast, 0)},
+        ParityCase{"lstm_bi_2layer_dropout",
+                   with(small_config(CellType::kLstm, 2, true, Readout::kLast, 0), 0.3f)},
+        ParityCase{"gru_bi_2layer_mean_dense",
+                   with(small_config(CellType::kGru, 2, true, Readout::kMean, 6), 0.2f)},
+        ParityCase{"rnn_bi_max", small_config(CellType::kRnn, 1, true, Readout::kMax, 0)},
+        ParityCase{"lstm_max_dense_relu",
+                   [] {
+                     ModelConfig c = small_config(CellType::kLstm, 1, false, Readout::kMax, 5);
+                     c.dense_activation = Activation::kRelu;
+                     c.class_weights.clear();
+                     return c;
+                   }()},
+        ParityCase{"gru_big_vocab_3layer",
+                   with(small_config(CellType::kGru, 3, false, Readout::kLast, 0), 0.1f, 200)}),
+    [](const testing::TestParamInfo<ParityCase>& param) { return param.param.name; });
+
+TEST(DeviceModel, GradientsAccumulateAcrossSteps) {
+  const ModelConfig config = small_config(CellType::kLstm, 1, true, Readout::kMean, 0);
+  const auto backend = make_cpu_backend();
+  DeviceModel device(config, *backend);
+  device.initialize(5);
+  std::mt19937 rng(1);
+  const io::Batch a = random_batch(rng, 4, 12, 3, 6), b = random_batch(rng, 5, 12, 3, 6);
+  device.train_step(a, 1, 0);
+  const std::vector<float> ga = device.download_grads();
+  device.zero_grads();
+  device.train_step(b, 1, 1);
+  const std::vector<float> gb = device.download_grads();
+  device.zero_grads();
+  device.train_step(a, 1, 0);
+  device.train_step(b, 1, 1);
+  const std::vector<float> both = device.download_grads();
+  for (std::size_t i = 0; i < both.size(); ++i) ASSERT_NEAR(both[i], ga[i] + gb[i], 1e-5f);
+}
+
+TEST(DeviceModel, LossScaleMultipliesEveryGradientButNotTheLoss) {
+  const ModelConfig config = small_config(CellType::kGru, 1, false, Readout::kLast, 0);
+  const auto backend = make_cpu_backend();
+  DeviceModel device(config, *backend);
+  device.initialize(5);
+  std::mt19937 rng(2);
+  const io::Batch batch = random_batch(rng, 6, 12, 3, 5);
+  const StepResult plain = device.train_step(batch, 1, 0);
+  const std::vector<float> g1 = device.download_grads();
+  device.zero_grads();
+  device.set_loss_scale(1024.0f);
+  const StepResult scaled = device.train_step(batch, 1, 0);
+  const std::vector<float> g1024 = device.download_grads();
+  EXPECT_DOUBLE_EQ(scaled.loss_sum, plain.loss_sum);
+  for (std::size_t i = 0; i < g1.size(); ++i)
+    ASSERT_NEAR(g1024[i], 1024.0f * g1[i], 1e-3f * std::max(1.0f, std::fabs(1024.0f * g1[i])));
+}
+
+TEST(DeviceModel, Fp16RoundsGemmOperandsOnly) {
+  ModelConfig config = small_config(CellType::kLstm, 1, false, Readout::kLast, 0);
+  config.hidden = 16;
+  config.embed = 16;
+  const auto fp32 = make_cpu_backend(Precision::kFp32);
+  const auto fp16 = make_cpu_backend(Precision::kFp16);
+  DeviceModel exact(config, *fp32), mixed(config, *fp16);
+  exact.initialize(9);
+  mixed.initialize(9);
+  std::mt19937 rng(4);
+  const io::Batch batch = random_batch(rng, 8, 12, 3, 9);
+  const StepResult a = exact.train_step(batch, 1, 0);
+  const StepResult b = mixed.train_step(batch, 1, 0);
+  // Half operands carry 11 significant bits: close to fp32, but not equal.
+  const double logit_error = normalised_error(mixed.logits(), exact.logits());
+  EXPECT_GT(logit_error, 1e-6);
+  EXPECT_LT(logit_error, 1e-2);
+  EXPECT_NEAR(b.loss_sum, a.loss_sum, 1e-2 * a.loss_sum);
+  EXPECT_LT(normalised_error(mixed.download_grads(), exact.download_grads()), 3e-2);
+}
+
+}  // namespace
+}  // namespace engine
