@@ -6,7 +6,7 @@
 //
 // Conventions: matrices are row-major; counts are elements unless a name says bytes; every
 // operation is ordered after the previous one (one stream), and only the calls that return a
-// value to the host (download, sum_squares, unscale_and_check) wait for the device.
+// value to the host (download, unscale_check_norm) wait for the device.
 #pragma once
 
 #include <cstddef>
@@ -68,6 +68,8 @@ class Backend {
   virtual ~Backend() = default;
   virtual std::string name() const = 0;
   virtual Precision precision() const = 0;
+  // Where the memory is and how much is held (reported at start-up).
+  virtual std::string memory_summary() const = 0;
 
   // Memory.
   virtual void* allocate(std::size_t bytes) = 0;
@@ -90,7 +92,6 @@ class Backend {
   virtual void add_column_sums(const float* matrix, int rows, int columns, float* sums) = 0;
   virtual void accumulate(float* destination, const float* source, std::size_t count) = 0;
   virtual void scale(float* values, std::size_t count, float factor) = 0;
-  virtual double sum_squares(const float* values, std::size_t count) = 0;
 
   // Model pieces.
   virtual void gather_rows(const std::int32_t* ids, int rows, int width, const float* table,
@@ -134,8 +135,13 @@ class Backend {
                            std::size_t count, const math::AdamStep& step) = 0;
   virtual void sgd_update(float* values, const float* grads, float* buffer, std::size_t count,
                           const math::SgdStep& step) = 0;
-  // grads *= inverse_scale; true when any value is inf or NaN.
-  virtual bool unscale_and_check(float* grads, std::size_t count, float inverse_scale) = 0;
+  // The one pass after the gradient allreduce: grads *= inverse_scale (1 / (examples * loss
+  // scale)), whether any value is inf or NaN, and the sum of squares for clipping.
+  struct GradCheck {
+    bool non_finite = false;
+    double sum_squares = 0;
+  };
+  virtual GradCheck unscale_check_norm(float* grads, std::size_t count, float inverse_scale) = 0;
 };
 
 }  // namespace engine

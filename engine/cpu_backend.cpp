@@ -32,6 +32,7 @@ class CpuBackend final : public Backend {
 
   std::string name() const override { return "cpu"; }
   Precision precision() const override { return precision_; }
+  std::string memory_summary() const override { return "host memory"; }
 
   void* allocate(std::size_t bytes) override {
     void* p = std::malloc(std::max<std::size_t>(bytes, 1));
@@ -102,12 +103,6 @@ class CpuBackend final : public Backend {
   void scale(float* values, std::size_t count, float factor) override {
     for (std::size_t i = 0; i < count; ++i) values[i] *= factor;
   }
-  double sum_squares(const float* values, std::size_t count) override {
-    double sum = 0;
-    for (std::size_t i = 0; i < count; ++i) sum += static_cast<double>(values[i]) * values[i];
-    return sum;
-  }
-
   void gather_rows(const std::int32_t* ids, int rows, int width, const float* table,
                    float* out) override {
     const auto w = static_cast<std::size_t>(width);
@@ -300,8 +295,10 @@ class CpuBackend final : public Backend {
                   const math::SgdStep& step) override {
     for (std::size_t i = 0; i < count; ++i) math::sgd_update(values[i], grads[i], buffer[i], step);
   }
-  bool unscale_and_check(float* grads, std::size_t count, float inverse_scale) override {
-    return cpu::unscale_and_check(std::span<float>(grads, count), inverse_scale);
+  GradCheck unscale_check_norm(float* grads, std::size_t count, float inverse_scale) override {
+    const cpu::GradCheck check =
+        cpu::unscale_check_norm(std::span<float>(grads, count), inverse_scale);
+    return {check.non_finite, check.sum_squares};
   }
 
  private:

@@ -17,17 +17,19 @@ namespace {
 
 TEST(LossScale, UnscalingFindsInfinitiesAndNans) {
   std::vector<float> g = {65536.0f, -32768.0f, 0.0f, 3.0f};
-  EXPECT_FALSE(cpu::unscale_and_check(g, 1.0f / 65536));
+  const cpu::GradCheck clean = cpu::unscale_check_norm(g, 1.0f / 65536);
+  EXPECT_FALSE(clean.non_finite);
   EXPECT_EQ(g, (std::vector<float>{1.0f, -0.5f, 0.0f, 3.0f / 65536}));
+  EXPECT_DOUBLE_EQ(clean.sum_squares, 1.0 + 0.25 + (3.0 / 65536) * (3.0 / 65536));
   for (const float bad :
        {std::numeric_limits<float>::infinity(), -std::numeric_limits<float>::infinity(),
         std::numeric_limits<float>::quiet_NaN()}) {
     std::vector<float> h = {1.0f, bad, 2.0f};
-    EXPECT_TRUE(cpu::unscale_and_check(h, 0.5f)) << bad;
+    EXPECT_TRUE(cpu::unscale_check_norm(h, 0.5f).non_finite) << bad;
   }
   // A finite value that overflows when unscaled by a scale below 1 counts as non-finite too.
   std::vector<float> big = {3.0e38f};
-  EXPECT_TRUE(cpu::unscale_and_check(big, 4.0f));
+  EXPECT_TRUE(cpu::unscale_check_norm(big, 4.0f).non_finite);
 }
 
 TEST(LossScale, FollowsGradScalersRules) {

@@ -4,10 +4,13 @@
 
 namespace engine::cpu {
 
-bool unscale_and_check(std::span<float> grads, float inverse_scale) {
-  bool non_finite = false;
-  for (float& g : grads) g = math::unscale(g, inverse_scale, non_finite);
-  return non_finite;
+GradCheck unscale_check_norm(std::span<float> grads, float inverse_scale) {
+  GradCheck check;
+  for (float& g : grads) {
+    g = math::unscale(g, inverse_scale, check.non_finite);
+    check.sum_squares += static_cast<double>(g) * g;
+  }
+  return check;
 }
 
 }  // namespace engine::cpu

@@ -1,4 +1,5 @@
 #include "kernels/cuda/check.h"
+#include "kernels/cuda/launch.cuh"
 #include "kernels/cuda/rnn_pointwise.h"
 #include "kernels/math/rnn_cells.h"
 
@@ -6,33 +7,24 @@ namespace engine::cuda {
 
 namespace {
 
-constexpr int kThreads = 256;
-
-int blocks_for(long long work) {
-  const long long blocks = (work + kThreads - 1) / kThreads;
-  return static_cast<int>(blocks < 65535 ? (blocks > 0 ? blocks : 1) : 65535);
-}
-
-// Calls unit(row, j) for every (row, unit) of a rows x H block, grid-stride.
+// Calls unit(row, j) for every (row, unit) of a rows x H block.
 template <typename Unit>
 __device__ void for_each_unit(int rows, int H, Unit&& unit) {
-  const long long total = static_cast<long long>(rows) * H;
-  for (long long k = blockIdx.x * static_cast<long long>(blockDim.x) + threadIdx.x; k < total;
-       k += static_cast<long long>(gridDim.x) * blockDim.x) {
-    unit(k / H, static_cast<int>(k % H));
-  }
+  grid_stride(static_cast<long long>(rows) * H,
+              [&](long long k) { unit(k / H, static_cast<int>(k % H)); });
 }
 
-__global__ void lstm_forward_kernel(int rows, int H, const float* __restrict__ p,
+__global__ void lstm_forward_kernel(int rows, int with_state, int H, const float* __restrict__ p,
                                     const float* __restrict__ u, const float* __restrict__ c_prev,
                                     float* __restrict__ keep, float* __restrict__ c,
                                     float* __restrict__ h) {
   for_each_unit(rows, H, [&](long long r, int j) {
     const float* pr = p + r * 4 * H;
     const float* ur = u + r * 4 * H;
+    const float previous = r < with_state ? c_prev[r * H + j] : 0.0f;
     const auto unit =
         math::lstm_forward(pr[j] + ur[j], pr[H + j] + ur[H + j], pr[2 * H + j] + ur[2 * H + j],
-                           pr[3 * H + j] + ur[3 * H + j], c_prev[r * H + j]);
+                           pr[3 * H + j] + ur[3 * H + j], previous);
     float* kr = keep + r * 4 * H;
     kr[j] = unit.i;
     kr[H + j] = unit.f;
@@ -43,14 +35,15 @@ __global__ void lstm_forward_kernel(int rows, int H, const float* __restrict__ p
   });
 }
 
-__global__ void gru_forward_kernel(int rows, int H, const float* __restrict__ p,
+__global__ void gru_forward_kernel(int rows, int with_state, int H, const float* __restrict__ p,
                                    const float* __restrict__ u, const float* __restrict__ h_prev,
                                    float* __restrict__ keep, float* __restrict__ h) {
   for_each_unit(rows, H, [&](long long r, int j) {
     const float* pr = p + r * 3 * H;
     const float* ur = u + r * 3 * H;
+    const float previous = r < with_state ? h_prev[r * H + j] : 0.0f;
     const auto unit = math::gru_forward(pr[j], pr[H + j], pr[2 * H + j], ur[j], ur[H + j],
-                                        ur[2 * H + j], h_prev[r * H + j]);
+                                        ur[2 * H + j], previous);
     float* kr = keep + r * 4 * H;
     kr[j] = unit.r;
     kr[H + j] = unit.z;
@@ -60,19 +53,107 @@ __global__ void gru_forward_kernel(int rows, int H, const float* __restrict__ p,
   });
 }
 
+__global__ void rnn_forward_kernel(int rows, int H, const float* __restrict__ p,
+                                   const float* __restrict__ u, float* __restrict__ h) {
+  grid_stride(static_cast<long long>(rows) * H,
+              [&](long long k) { h[k] = math::rnn_forward(p[k] + u[k]); });
+}
+
+__global__ void lstm_backward_kernel(int rows, int with_state, int H,
+                                     const float* __restrict__ keep, const float* __restrict__ c,
+                                     const float* __restrict__ c_prev, const float* __restrict__ dh,
+                                     const float* __restrict__ dh_carry, float* __restrict__ dc,
+                                     float* __restrict__ dp) {
+  for_each_unit(rows, H, [&](long long r, int j) {
+    const bool has_previous = r < with_state;
+    const float* kr = keep + r * 4 * H;
+    const auto d = math::lstm_backward(kr[j], kr[H + j], kr[2 * H + j], kr[3 * H + j], c[r * H + j],
+                                       has_previous ? c_prev[r * H + j] : 0.0f,
+                                       dh[r * H + j] + dh_carry[r * H + j], dc[r * H + j]);
+    float* dr = dp + r * 4 * H;
+    dr[j] = d.da_i;
+    dr[H + j] = d.da_f;
+    dr[2 * H + j] = d.da_g;
+    dr[3 * H + j] = d.da_o;
+    dc[r * H + j] = has_previous ? d.dc_prev : 0.0f;
+  });
+}
+
+__global__ void gru_backward_kernel(int rows, int with_state, int H, const float* __restrict__ keep,
+                                    const float* __restrict__ h_prev, const float* __restrict__ dh,
+                                    float* __restrict__ dh_carry, float* __restrict__ dp,
+                                    float* __restrict__ du) {
+  for_each_unit(rows, H, [&](long long r, int j) {
+    const bool has_previous = r < with_state;
+    const float* kr = keep + r * 4 * H;
+    const auto d = math::gru_backward(kr[j], kr[H + j], kr[2 * H + j], kr[3 * H + j],
+                                      has_previous ? h_prev[r * H + j] : 0.0f,
+                                      dh[r * H + j] + dh_carry[r * H + j]);
+    float* pr = dp + r * 3 * H;
+    float* ur = du + r * 3 * H;
+    pr[j] = d.dx_r;
+    pr[H + j] = d.dx_z;
+    pr[2 * H + j] = d.dx_n;
+    ur[j] = d.du_r;
+    ur[H + j] = d.du_z;
+    ur[2 * H + j] = d.du_n;
+    dh_carry[r * H + j] = has_previous ? d.dh_prev : 0.0f;
+  });
+}
+
+__global__ void rnn_backward_kernel(int rows, int H, const float* __restrict__ h,
+                                    const float* __restrict__ dh,
+                                    const float* __restrict__ dh_carry, float* __restrict__ dp) {
+  grid_stride(static_cast<long long>(rows) * H,
+              [&](long long k) { dp[k] = math::rnn_backward(h[k], dh[k] + dh_carry[k]); });
+}
+
+long long units(int rows, int H) {
+  return static_cast<long long>(rows) * H;
+}
+
 }  // namespace
 
-void lstm_forward_rows(int rows, int H, const float* p, const float* u, const float* c_prev,
-                       float* keep, float* c, float* h, cudaStream_t stream) {
-  lstm_forward_kernel<<<blocks_for(static_cast<long long>(rows) * H), kThreads, 0, stream>>>(
-      rows, H, p, u, c_prev, keep, c, h);
+void lstm_forward_step(int rows, int with_state, int H, const float* p, const float* u,
+                       const float* c_prev, float* keep, float* c, float* h, cudaStream_t stream) {
+  lstm_forward_kernel<<<blocks_for(units(rows, H)), kThreads, 0, stream>>>(rows, with_state, H, p,
+                                                                           u, c_prev, keep, c, h);
   CHECK_CUDA(cudaGetLastError());
 }
 
-void gru_forward_rows(int rows, int H, const float* p, const float* u, const float* h_prev,
-                      float* keep, float* h, cudaStream_t stream) {
-  gru_forward_kernel<<<blocks_for(static_cast<long long>(rows) * H), kThreads, 0, stream>>>(
-      rows, H, p, u, h_prev, keep, h);
+void gru_forward_step(int rows, int with_state, int H, const float* p, const float* u,
+                      const float* h_prev, float* keep, float* h, cudaStream_t stream) {
+  gru_forward_kernel<<<blocks_for(units(rows, H)), kThreads, 0, stream>>>(rows, with_state, H, p, u,
+                                                                          h_prev, keep, h);
+  CHECK_CUDA(cudaGetLastError());
+}
+
+void rnn_forward_step(int rows, int H, const float* p, const float* u, float* h,
+                      cudaStream_t stream) {
+  rnn_forward_kernel<<<blocks_for(units(rows, H)), kThreads, 0, stream>>>(rows, H, p, u, h);
+  CHECK_CUDA(cudaGetLastError());
+}
+
+void lstm_backward_step(int rows, int with_state, int H, const float* keep, const float* c,
+                        const float* c_prev, const float* dh, const float* dh_carry, float* dc,
+                        float* dp, cudaStream_t stream) {
+  lstm_backward_kernel<<<blocks_for(units(rows, H)), kThreads, 0, stream>>>(
+      rows, with_state, H, keep, c, c_prev, dh, dh_carry, dc, dp);
+  CHECK_CUDA(cudaGetLastError());
+}
+
+void gru_backward_step(int rows, int with_state, int H, const float* keep, const float* h_prev,
+                       const float* dh, float* dh_carry, float* dp, float* du,
+                       cudaStream_t stream) {
+  gru_backward_kernel<<<blocks_for(units(rows, H)), kThreads, 0, stream>>>(
+      rows, with_state, H, keep, h_prev, dh, dh_carry, dp, du);
+  CHECK_CUDA(cudaGetLastError());
+}
+
+void rnn_backward_step(int rows, int H, const float* h, const float* dh, const float* dh_carry,
+                       float* dp, cudaStream_t stream) {
+  rnn_backward_kernel<<<blocks_for(units(rows, H)), kThreads, 0, stream>>>(rows, H, h, dh, dh_carry,
+                                                                           dp);
   CHECK_CUDA(cudaGetLastError());
 }
 
