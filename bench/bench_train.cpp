@@ -11,28 +11,7 @@
 #include "engine/optimizer.h"
 #include "engine/replicated_model.h"
 #include "engine/train_config.h"
-
-namespace {
-
-engine::io::Batch make_batch(std::mt19937& rng, int batch_size, int seq_len, bool var_len,
-                             int vocab) {
-  engine::io::Batch batch;
-  batch.rows = static_cast<std::size_t>(batch_size);
-  batch.max_len = static_cast<std::size_t>(seq_len);
-  std::uniform_int_distribution<int> length(8, seq_len), token(2, vocab - 1), label(0, 3);
-  for (int r = 0; r < batch_size; ++r) {
-    batch.lengths.push_back(var_len ? length(rng) : seq_len);
-    batch.labels.push_back(label(rng));
-  }
-  batch.tokens.assign(batch.rows * batch.max_len, 0);
-  for (std::size_t r = 0; r < batch.rows; ++r) {
-    for (int t = 0; t < batch.lengths[r]; ++t)
-      batch.tokens[r * batch.max_len + static_cast<std::size_t>(t)] = token(rng);
-  }
-  return batch;
-}
-
-}  // namespace
+#include "synthetic_workload.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"Time engine training or inference steps on synthetic batches."};
@@ -67,7 +46,7 @@ int main(int argc, char** argv) {
   std::mt19937 rng(7);
   std::vector<engine::io::Batch> batches;
   for (int i = 0; i < 8; ++i)
-    batches.push_back(make_batch(rng, batch_size, seq_len, var_len, vocab));
+    batches.push_back(engine::bench::make_batch(rng, batch_size, seq_len, var_len, vocab));
 
   double tokens = 0;
   const auto run = [&](int count) {
@@ -92,23 +71,14 @@ int main(int argc, char** argv) {
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 
-  // FLOPs: per token, per layer and direction, the input and recurrent GEMMs (2 flops per
-  // multiply-add); training counts 3x (forward, data gradient, weight gradient).
-  const double gates = config.cell == engine::CellType::kLstm  ? 4
-                       : config.cell == engine::CellType::kGru ? 3
-                                                               : 1;
-  double per_token = 0;
-  for (int l = 0; l < layers; ++l) {
-    const double in = l == 0 ? embed : hidden * config.directions();
-    per_token += config.directions() * 2.0 * gates * hidden * (in + hidden);
-  }
-  const double flops = per_token * tokens * (mode == "train" ? 3.0 : 1.0);
+  const double flops = engine::bench::step_flops(config, tokens, mode == "train");
   std::printf("steps=%d seconds=%.4f step_ms=%.3f gflops=%.2f\n", steps, seconds,
               1000 * seconds / steps, flops / seconds / 1e9);
   // Memory: peak RSS against the analytic size of parameters + gradients + Adam's two moments
   // + what the layers keep for backward (per token and layer-direction: the input projection
   // G*H, the saved gates 4H, LSTM's cell H, the output H, the layer input) at the batch's size.
   const double params = static_cast<double>(model.parameters().size());
+  const double gates = engine::gate_count(config.cell);
   double activations = 0;
   for (int l = 0; l < layers; ++l) {
     const double in = l == 0 ? embed : hidden * config.directions();

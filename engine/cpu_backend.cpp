@@ -28,7 +28,9 @@ cpu::Trans to_cpu(Transpose t) {
 
 class CpuBackend final : public Backend {
  public:
-  explicit CpuBackend(Precision precision) : precision_(precision) {}
+  // Single-threaded BLAS (process-wide), as each --threads replica runs: results do not depend
+  // on how OpenBLAS would split a GEMM across cores.
+  explicit CpuBackend(Precision precision) : precision_(precision) { cpu::set_blas_threads(1); }
 
   std::string name() const override { return "cpu"; }
   Precision precision() const override { return precision_; }

@@ -105,6 +105,8 @@ void StepTelemetry::end_step(const StepFigures& f) {
     r.set("engine_tokens_per_second", static_cast<double>(f.tokens) / step_seconds);
     r.add("engine_samples_total", static_cast<double>(f.rows));
     r.add("engine_tokens_total", static_cast<double>(f.tokens));
+    r.set("engine_loss_scale", f.loss_scale);
+    if (f.skipped) r.add("engine_skipped_steps_total", 1.0);
     for (std::size_t k = 0; k < seconds_.size(); ++k) {
       r.set("engine_step_seconds", seconds_[k], {{"phase", kPhaseNames[k]}});
       r.add("engine_phase_seconds_total", seconds_[k], {{"phase", kPhaseNames[k]}});

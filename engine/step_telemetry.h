@@ -27,6 +27,8 @@ struct StepFigures {
   int epoch = 0;  // 0-based
   double loss = 0, accuracy = 0, lr = 0;
   std::int64_t rows = 0, tokens = 0;
+  double loss_scale = 1;  // fp16's dynamic loss scale (1 in fp32)
+  bool skipped = false;   // fp16: the step's gradients overflowed and it was skipped
 };
 
 class StepTelemetry {

@@ -64,6 +64,13 @@ void TrainConfig::validate() const {
   if (clip_norm < 0) bad("clip-norm", "must be >= 0");
   if (threads < 1) bad("threads", "must be at least 1");
   if (allreduce_bucket_mb < 0) bad("allreduce-bucket-mb", "must be >= 0");
+  if (precision == "fp16" && device != "cuda") {
+    bad("precision",
+        "fp16 needs --device cuda: the CPU backend trains in fp32 (CPUs have no fast half "
+        "arithmetic to gain from it)");
+  }
+  if (rnn_impl == "cudnn" && cell == "rnn")
+    bad("rnn-impl", "cudnn serves lstm and gru; --cell rnn runs on --rnn-impl custom");
   if (keep_last < 0) bad("keep-last", "must be >= 0");
   if (metrics_port < -1 || metrics_port > 65535) bad("metrics-port", "must be -1..65535");
   if (patience < 0) bad("patience", "must be >= 0");
@@ -117,6 +124,8 @@ nlohmann::json TrainConfig::to_json() const {
           {"early_stop_metric", early_stop_metric},
           {"patience", patience},
           {"device", device},
+          {"precision", precision},
+          {"rnn_impl", rnn_impl},
           {"threads", threads},
           {"seed", seed},
           {"checkpoint_every", checkpoint_every},
@@ -261,6 +270,18 @@ void add_train_options(CLI::App& app, TrainConfig& c) {
       ->group(runtime)
       ->capture_default_str()
       ->check(CLI::IsMember({"cpu", "cuda"}));
+  app.add_option("--precision", c.precision,
+                 "fp32, or fp16 mixed precision (fp32 master weights, half GEMM operands, "
+                 "dynamic loss scaling; --device cuda)")
+      ->group(runtime)
+      ->capture_default_str()
+      ->check(CLI::IsMember({"fp32", "fp16"}));
+  app.add_option("--rnn-impl", c.rnn_impl,
+                 "On the GPU: custom (our kernels + cuBLAS, every cell) or cudnn (cuDNN's RNN, "
+                 "lstm and gru)")
+      ->group(runtime)
+      ->capture_default_str()
+      ->check(CLI::IsMember({"custom", "cudnn"}));
   app.add_option("--threads", c.threads,
                  "CPU threads: each runs a model replica on a slice of every batch")
       ->group(runtime)

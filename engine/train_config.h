@@ -63,7 +63,9 @@ struct TrainConfig {
   int patience = 0;  // evaluations without improvement before stopping (0: never stop early)
 
   // Runtime.
-  std::string device = "cpu";  // cpu, or cuda (checked for a GPU; training on it comes later)
+  std::string device = "cpu";       // cpu or cuda
+  std::string precision = "fp32";   // fp16: mixed precision with loss scaling (cuda only)
+  std::string rnn_impl = "custom";  // cuda: custom kernels + cuBLAS, or cudnn (LSTM/GRU)
   int threads = 1;
   std::uint64_t seed = 1;
   std::int64_t checkpoint_every = 0;  // optimizer steps (0: at the end of each epoch only)

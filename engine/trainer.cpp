@@ -9,15 +9,11 @@
 #include <fstream>
 #include <limits>
 
-#include "comm/bucketed_allreduce.h"
 #include "engine/checkpoint.h"
-#ifdef ENGINE_HAVE_CUDA
-#include "kernels/cuda/device_info.h"
-#endif
 #include "engine/evaluate.h"
 #include "engine/model.h"
+#include "engine/model_runner.h"
 #include "engine/optimizer.h"
-#include "engine/replicated_model.h"
 #include "engine/step_telemetry.h"
 #include "io/atomic_file.h"
 #include "io/data_error.h"
@@ -113,25 +109,6 @@ std::string format_duration(double seconds) {
   return text;
 }
 
-// --device cuda on a machine or build without a usable GPU is a clear error before anything
-// else happens; with one, the CUDA training path is not there yet (the CUDA backend issue).
-void check_device(const std::string& device) {
-  if (device != "cuda") return;
-#ifdef ENGINE_HAVE_CUDA
-  const cuda::CudaEnvironment env = cuda::probe_cuda();
-  if (env.devices.empty())
-    throw std::runtime_error("--device cuda: no usable GPU here (" + env.unavailable_reason +
-                             "); use --device cpu");
-  throw std::runtime_error("--device cuda: " + std::to_string(env.devices.size()) +
-                           " GPU(s) found, but training on the GPU is not implemented yet; use "
-                           "--device cpu");
-#else
-  throw std::runtime_error(
-      "--device cuda: this build has no CUDA backend (configure with -DENGINE_WITH_CUDA=ON where "
-      "nvcc is installed); use --device cpu");
-#endif
-}
-
 bool higher_is_better(const std::string& metric) {
   return metric != "valid_loss";
 }
@@ -144,7 +121,7 @@ TrainOutcome train(const TrainConfig& cfg, const LogFunction& info, const LogFun
   const auto single = comm::make_single_process();
   comm::Communicator& world = comm != nullptr ? *comm : *single;
   const bool root = world.is_root();
-  check_device(cfg.device);
+  check_device(cfg);
   const io::DatasetInfo dataset = io::DatasetInfo::load(cfg.data);
   const auto train_data = std::make_shared<const io::SplitData>(io::load_split(dataset, "train"));
   std::shared_ptr<const io::SplitData> valid_data, test_data;
@@ -176,9 +153,11 @@ TrainOutcome train(const TrainConfig& cfg, const LogFunction& info, const LogFun
   if (unwritable != 0)
     throw std::runtime_error("--out " + cfg.out + ": cannot create or write the run directory");
 
-  ReplicatedModel replicas(model_config, cfg.threads);
-  Model& model = replicas.primary();
-  Optimizer optimizer(cfg.optimizer_config(), model.parameters().size());
+  const std::unique_ptr<ModelRunner> runner =
+      hooks.make_runner ? hooks.make_runner(model_config)
+                        : make_model_runner(cfg, model_config, world, info);
+  Model& model = runner->host_model();
+  Optimizer& optimizer = runner->host_optimizer();
   io::BatchLoader loader(train_data, {.batch_size = cfg.batch_size,
                                       .seed = cfg.seed,
                                       .shuffle = true,
@@ -232,9 +211,11 @@ TrainOutcome train(const TrainConfig& cfg, const LogFunction& info, const LogFun
                                dataset.fingerprint() + ")");
     }
     load_parameters(*resumed, model);
-    replicas.sync();
     optimizer.restore(resumed->optimizer_steps, resumed->first_moment, resumed->second_moment);
+    runner->push();
     progress = Progress::from_json(resumed->progress);
+    if (resumed->progress.contains("loss_scaler"))
+      runner->restore_scaler(resumed->progress.at("loss_scaler"));
     progress.loader.excluded = resumed->loader_excluded;
     if (progress.loader.world_size != world.size() ||
         progress.loader.batch_size != static_cast<std::int64_t>(cfg.batch_size)) {
@@ -252,7 +233,7 @@ TrainOutcome train(const TrainConfig& cfg, const LogFunction& info, const LogFun
       truncate_jsonl(run / "curves.jsonl", progress.step);
     }
   } else {
-    replicas.initialize(cfg.seed);
+    runner->initialize(cfg.seed);
     if (root) {
       for (const char* name : {"steps.jsonl", "curves.jsonl", "curves.csv"})
         fs::remove(run / name, error);
@@ -298,8 +279,8 @@ TrainOutcome train(const TrainConfig& cfg, const LogFunction& info, const LogFun
     std::string placement;
     for (std::size_t r = 0; r < hosts.size(); ++r)
       placement += (r ? ", " : "") + std::to_string(r) + "@" + hosts[r];
-    info("[train] " + world.name() + ", " + std::to_string(cfg.threads) +
-         " thread(s) per rank (rank@host/local: " + placement + ")");
+    info("[train] " + world.name() + " (rank@host/local: " + placement + "); " +
+         runner->describe());
     info("[train] configuration:\n" + cfg.to_yaml());
     info("[train] model: " + std::to_string(model.parameters().size()) + " parameters; " +
          std::to_string(train_data->size()) + " training examples, " +
@@ -321,8 +302,12 @@ TrainOutcome train(const TrainConfig& cfg, const LogFunction& info, const LogFun
   const auto save = [&](const fs::path& path, const Optimizer* opt) {
     progress.loader = loader.position();
     if (!root) return;
+    runner->pull();
+    json state = progress.to_json();
+    if (const json scaler = runner->scaler_state(); !scaler.is_null())
+      state["loss_scaler"] = scaler;
     save_checkpoint(path.string(), model, opt, config_json, dataset.class_names,
-                    dataset.fingerprint(), progress.to_json(), progress.loader.excluded);
+                    dataset.fingerprint(), state, progress.loader.excluded);
   };
   double side_seconds = 0;  // validation and checkpoints, left out of the throughput
   const auto timed = [&](const char* name, auto&& work) {
@@ -354,7 +339,7 @@ TrainOutcome train(const TrainConfig& cfg, const LogFunction& info, const LogFun
                  {"train_accuracy", train_accuracy},
                  {"lr", schedule.at(std::max<std::int64_t>(progress.step - 1, 0))}};
     if (valid_data) {
-      const EvalResult valid = evaluate_split(replicas, valid_data, cfg.batch_size, &world);
+      const EvalResult valid = evaluate_split(*runner, valid_data, cfg.batch_size, &world);
       line["valid_loss"] = valid.loss;
       line["valid_accuracy"] = valid.confusion.accuracy();
       line["valid_macro_f1"] = valid.confusion.macro_f1();
@@ -416,35 +401,17 @@ TrainOutcome train(const TrainConfig& cfg, const LogFunction& info, const LogFun
     return outcome;
   };
 
-  // With several ranks and one replica, gradient buckets are summed while backward runs.
-  std::unique_ptr<comm::BucketedAllreduce> buckets;
-  if (world.size() > 1 && cfg.threads == 1 && cfg.allreduce_bucket_mb > 0) {
-    std::int64_t unable = world.threads_can_communicate() ? 0 : 1;  // every rank must be able
-    world.allreduce_max(std::span<std::int64_t>(&unable, 1));
-    if (unable == 0) {
-      buckets = std::make_unique<comm::BucketedAllreduce>(
-          world.split(0, world.rank()),
-          static_cast<std::size_t>(cfg.allreduce_bucket_mb * 1024 * 1024 / sizeof(float)));
-    } else if (root) {
-      info(
-          "[train] this MPI lets only one thread communicate: gradients are reduced after "
-          "backward, not during it");
-    }
-  }
-
   const bool tty = root && ::isatty(STDERR_FILENO) != 0 && !cfg.quiet;
+  const bool mixed_precision = !runner->scaler_state().is_null();
   const auto start = Clock::now();
   const std::int64_t start_step = progress.step;
   std::int64_t rows_since_start = 0;
   io::Batch batch;
-  auto params = model.parameters().values();
-  auto grads = model.parameters().grads();
   while (!stop && progress.epoch < cfg.epochs) {
-    model.parameters().zero_grads();
+    runner->zero_grads();
     double loss_sum = 0;
     std::int64_t rows = 0, correct = 0, tokens = 0;
     bool epoch_done = false;
-    bool overlapped = false;  // this step's gradients are being reduced in buckets
     const auto step_start = Clock::now();
     for (int a = 0; a < cfg.accum_steps; ++a) {
       const auto wait_begin = StepTelemetry::now();
@@ -455,15 +422,9 @@ TrainOutcome train(const TrainConfig& cfg, const LogFunction& info, const LogFun
         epoch_done = true;
         break;
       }
-      // The last micro-batch of the step finishes the gradients: reduce them as they are done.
-      if (buckets && a + 1 == cfg.accum_steps) {
-        buckets->start(grads);
-        model.set_grads_ready([&](std::size_t offset) { buckets->ready_from(offset); });
-        overlapped = true;
-      }
-      const StepResult r = replicas.train_step(
-          batch, cfg.seed, static_cast<std::uint64_t>(progress.micro_batches++));
-      if (overlapped) model.set_grads_ready({});
+      const StepResult r =
+          runner->train_step(batch, cfg.seed, static_cast<std::uint64_t>(progress.micro_batches++),
+                             a + 1 == cfg.accum_steps);
       const auto forward_end =
           compute_begin + std::chrono::duration_cast<StepTelemetry::Clock::duration>(
                               std::chrono::duration<double>(r.forward_seconds));
@@ -481,11 +442,7 @@ TrainOutcome train(const TrainConfig& cfg, const LogFunction& info, const LogFun
     if (world.size() > 1) {
       const auto reduce_start = Clock::now();
       const auto wall_start = StepTelemetry::now();
-      if (overlapped) {
-        for (const auto& b : buckets->finish()) telemetry.bucket(b.begin, b.end);
-      } else {
-        world.allreduce_sum(grads);
-      }
+      for (const auto& b : runner->reduce_gradients(world)) telemetry.bucket(b.begin, b.end);
       world.allreduce_sum(std::span<double>(&loss_sum, 1));
       world.allreduce_sum(std::span<std::int64_t>(counts, 3));
       world.allreduce_max(std::span<std::int64_t>(counts + 3, 2));
@@ -500,33 +457,48 @@ TrainOutcome train(const TrainConfig& cfg, const LogFunction& info, const LogFun
     const bool stop_now = counts[4] != 0;
     if (rows > 0) {
       const auto optimizer_begin = StepTelemetry::now();
-      const float inverse = 1.0f / static_cast<float>(rows);
-      for (float& g : grads) g *= inverse;
-      const double norm = clip_global_norm(grads, cfg.clip_norm);
       const double lr = schedule.at(progress.step);
-      optimizer.step(params, grads, static_cast<float>(lr));
-      replicas.sync();
+      const ModelRunner::Update update =
+          runner->update(rows, cfg.clip_norm, static_cast<float>(lr));
+      const double norm = update.grad_norm;
       telemetry.phase(Phase::optimizer, optimizer_begin, StepTelemetry::now());
       ++progress.step;
       progress.epoch_loss_sum += loss_sum;
       progress.epoch_correct += correct;
       progress.epoch_rows += rows;
       rows_since_start += rows;
-      char line[160];
+      char line[256];
       std::snprintf(line, sizeof line,
-                    "{\"step\":%lld,\"epoch\":%d,\"loss\":%.9g,\"accuracy\":%.6f,\"lr\":%.9g,"
-                    "\"grad_norm\":%.9g}",
+                    "{\"step\":%lld,\"epoch\":%d,\"loss\":%.9g,\"accuracy\":%.6f,\"lr\":%.9g,",
                     static_cast<long long>(progress.step), progress.epoch,
                     loss_sum / static_cast<double>(rows),
-                    static_cast<double>(correct) / static_cast<double>(rows), lr, norm);
-      steps_log << line << '\n' << std::flush;
+                    static_cast<double>(correct) / static_cast<double>(rows), lr);
+      std::string record = line;
+      if (update.skipped) {  // the gradients held inf/NaN (fp16): no norm, no optimizer step
+        record += "\"grad_norm\":null,\"skipped\":true";
+        if (root) {
+          warn("[amp] step " + std::to_string(progress.step) +
+               ": inf/NaN gradients at loss scale " + std::to_string(update.loss_scale) +
+               "; step skipped, scale halved");
+        }
+      } else {
+        std::snprintf(line, sizeof line, "\"grad_norm\":%.9g", norm);
+        record += line;
+      }
+      if (mixed_precision) {
+        std::snprintf(line, sizeof line, ",\"loss_scale\":%.9g", update.loss_scale);
+        record += line;
+      }
+      steps_log << record << "}\n" << std::flush;
       telemetry.end_step({.step = progress.step,
                           .epoch = progress.epoch,
                           .loss = loss_sum / static_cast<double>(rows),
                           .accuracy = static_cast<double>(correct) / static_cast<double>(rows),
                           .lr = lr,
                           .rows = rows,
-                          .tokens = tokens});
+                          .tokens = tokens,
+                          .loss_scale = update.loss_scale,
+                          .skipped = update.skipped});
       if (!tracker.empty()) {
         const double step_seconds =
             std::max(std::chrono::duration<double>(Clock::now() - step_start).count(), 1e-9);
@@ -538,7 +510,7 @@ TrainOutcome train(const TrainConfig& cfg, const LogFunction& info, const LogFun
             {"perf/step_seconds", step_seconds},
             {"perf/samples_per_second", static_cast<double>(rows) / step_seconds},
             {"perf/tokens_per_second", static_cast<double>(tokens) / step_seconds},
-            {"train/loss_scale", 1.0}};  // fp32: no loss scaling (mixed precision sets it)
+            {"train/loss_scale", update.loss_scale}};
         tracker.scalars(progress.step, scalars);
       }
 
@@ -607,12 +579,12 @@ TrainOutcome train(const TrainConfig& cfg, const LogFunction& info, const LogFun
   world.barrier();  // rank 0 has written best.h5
   if (valid_data && fs::exists(run / "best.h5")) {
     load_parameters(load_checkpoint((run / "best.h5").string()), model);
-    replicas.sync();
+    runner->push();
   } else {
     save(run / "best.h5", nullptr);
   }
   if (test_data) {
-    const EvalResult test = evaluate_split(replicas, test_data, cfg.batch_size, &world);
+    const EvalResult test = evaluate_split(*runner, test_data, cfg.batch_size, &world);
     json report = test.confusion.report(dataset.class_names);
     report["loss"] = test.loss;
     report["split"] = "test";

@@ -18,6 +18,7 @@
 #include <string>
 
 #include "comm/communicator.h"
+#include "engine/model_runner.h"
 #include "engine/train_config.h"
 
 namespace engine {
@@ -54,6 +55,8 @@ struct TrainHooks {
   // step and the validation's curves.jsonl record; every rank must return the same decision.
   std::function<EpochDecision(int epochs_done, std::int64_t step, const nlohmann::json& curves)>
       after_epoch;
+  // Builds the model runner instead of --device (tests: the device path on the CPU backend).
+  std::function<std::unique_ptr<ModelRunner>(const ModelConfig&)> make_runner;
 };
 
 // Runs training as configured; throws io::DataError or std::runtime_error with a clear message.

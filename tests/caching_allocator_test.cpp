@@ -5,8 +5,8 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
-#include <new>
 #include <map>
+#include <new>
 #include <stdexcept>
 
 namespace engine {

@@ -9,6 +9,7 @@
 #include <random>
 #include <vector>
 
+#include "engine/loss_scaler.h"
 #include "kernels/math/half.h"
 #include "kernels/math/loss_scale.h"
 
@@ -56,6 +57,27 @@ TEST(LossScale, FollowsGradScalersRules) {
   const math::LossScaleConfig defaults;
   EXPECT_EQ(defaults.init_scale, 65536.0f);
   EXPECT_EQ(defaults.growth_interval, 2000);
+}
+
+// LossScaler: skip decisions, the count, its checkpoint round trip, the start for a summed loss.
+TEST(LossScaler, CountsSkipsRoundTripsAndStartsBelowHalfsRange) {
+  LossScaler scaler({.init_scale = 1024.0f, .growth_interval = 3}, 10, 5);
+  EXPECT_TRUE(scaler.update(true, 1));
+  EXPECT_EQ(scaler.scale(), 512.0f);
+  for (int step = 2; step <= 4; ++step) EXPECT_FALSE(scaler.update(false, step));
+  EXPECT_EQ(scaler.scale(), 1024.0f);
+  EXPECT_EQ(scaler.skipped_steps(), 1);
+  LossScaler copy({.init_scale = 1.0f, .growth_interval = 3}, 10, 5);
+  copy.restore(scaler.to_json());
+  EXPECT_EQ(copy.to_json(), scaler.to_json());
+  EXPECT_FALSE(copy.update(false, 5));
+  EXPECT_FALSE(scaler.update(false, 5));
+  EXPECT_EQ(copy.to_json(), scaler.to_json());
+
+  EXPECT_EQ(initial_loss_scale(1), 65536.0f);
+  EXPECT_EQ(initial_loss_scale(64), 1024.0f);
+  EXPECT_EQ(initial_loss_scale(100), 512.0f);  // 100 -> 128
+  EXPECT_EQ(initial_loss_scale(1 << 20), 1.0f);
 }
 
 // The half rounding both backends share against the compiler's own IEEE binary16 conversion

@@ -9,6 +9,8 @@
 #include <sstream>
 
 #include "engine/checkpoint.h"
+#include "engine/cpu_backend.h"
+#include "engine/device_runner.h"
 #include "io/data_error.h"
 #include "test_util.h"
 #include "train_fixtures.h"
@@ -60,6 +62,41 @@ TEST_P(TrainerResume, GivesBitIdenticalLossesAndParameters) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Threads, TrainerResume, testing::Values(1, 2));
+
+// The --device cuda training path (DeviceRunner: device optimizer state, fp16 with dynamic loss
+// scaling) driven by the real trainer, on the CPU backend: it logs the loss scale and
+// the skipped steps, checkpoints the scaler, and resumes bit-identically. (That it trains as the
+// CPU path does is device_runner_test's.)
+TEST(Trainer, DevicePathWithMixedPrecisionResumesExactly) {
+  test::ScratchDir dir;
+  const std::string data = make_dataset(dir);
+  TrainHooks hooks;
+  hooks.make_runner = [](const ModelConfig& model_config) {
+    auto runner = std::make_unique<DeviceRunner>(model_config, small_run("", "").optimizer_config(),
+                                                 make_cpu_backend(Precision::kFp16));
+    runner->set_scaler(LossScaler({.init_scale = 1048576.0f}));  // overflows at first
+    return runner;
+  };
+  TrainConfig straight = small_run(data, dir.file("straight"));
+  train(straight, kQuiet, kQuiet, {}, nullptr, hooks);
+
+  TrainConfig first = small_run(data, dir.file("resumed"));
+  first.checkpoint_every = 5;
+  const auto partial = train(
+      first, kQuiet, kQuiet, [](std::int64_t step) { return step == 7; }, nullptr, hooks);
+  EXPECT_TRUE(partial.interrupted);
+  TrainConfig second = first;
+  second.resume = "auto";
+  train(second, kQuiet, kQuiet, {}, nullptr, hooks);
+
+  const std::string a = test::read_file(dir.file("straight/steps.jsonl"));
+  EXPECT_EQ(a, test::read_file(dir.file("resumed/steps.jsonl")));
+  EXPECT_NE(a.find("\"skipped\":true"), std::string::npos) << a.substr(0, 400);
+  EXPECT_NE(a.find("\"loss_scale\":1048576"), std::string::npos);
+  EXPECT_NE(a.find("\"loss_scale\":262144"), std::string::npos);
+  const Checkpoint last = load_checkpoint(dir.file("straight/best.h5"));
+  EXPECT_TRUE(last.progress.contains("loss_scaler")) << last.progress.dump();
+}
 
 TEST(Trainer, CorruptNewestCheckpointFallsBackToThePreviousOne) {
   test::ScratchDir dir;
@@ -134,6 +171,31 @@ TEST(TrainConfig, YamlFileWithFlagsOverriding) {
   const std::string said =
       testing::internal::GetCapturedStderr() + testing::internal::GetCapturedStdout();
   EXPECT_NE(said.find("unknown option 'hiden'"), std::string::npos) << said;
+}
+
+// Mixed precision belongs to the GPU; cuDNN's RNN has no tanh-RNN mode.
+TEST(TrainConfig, PrecisionAndRnnImplementationAreChecked) {
+  TrainConfig c;
+  c.data = "d";
+  c.out = "o";
+  c.validate();
+  c.precision = "fp16";
+  try {
+    c.validate();
+    FAIL() << "no error";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("--precision: fp16 needs --device cuda"),
+              std::string::npos)
+        << e.what();
+  }
+  c.device = "cuda";
+  c.validate();
+  c.cell = "rnn";
+  c.rnn_impl = "cudnn";
+  EXPECT_THROW(c.validate(), std::invalid_argument);
+  c.rnn_impl = "custom";
+  c.validate();
+  EXPECT_NE(c.to_yaml().find("precision: fp16"), std::string::npos);
 }
 
 // A GPU requested where none can be used is a clear error before anything is written.

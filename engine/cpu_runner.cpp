@@ -1,0 +1,62 @@
+#include "engine/cpu_runner.h"
+
+namespace engine {
+
+CpuRunner::CpuRunner(const ModelConfig& model_config, const OptimizerConfig& optimizer_config,
+                     int threads, double allreduce_bucket_mb, comm::Communicator& world,
+                     const std::function<void(const std::string&)>& info)
+    : replicas_(model_config, threads),
+      optimizer_(optimizer_config, replicas_.primary().parameters().size()) {
+  if (world.size() == 1 || threads != 1 || allreduce_bucket_mb <= 0) return;
+  std::int64_t unable = world.threads_can_communicate() ? 0 : 1;  // every rank must be able
+  world.allreduce_max(std::span<std::int64_t>(&unable, 1));
+  if (unable == 0) {
+    buckets_ = std::make_unique<comm::BucketedAllreduce>(
+        world.split(0, world.rank()),
+        static_cast<std::size_t>(allreduce_bucket_mb * 1024 * 1024 / sizeof(float)));
+  } else if (world.is_root()) {
+    info(
+        "[train] this MPI lets only one thread communicate: gradients are reduced after "
+        "backward, not during it");
+  }
+}
+
+std::string CpuRunner::describe() const {
+  return "cpu, " + std::to_string(replicas_.threads()) + " thread(s) per rank, fp32";
+}
+
+StepResult CpuRunner::train_step(const io::Batch& batch, std::uint64_t dropout_seed,
+                                 std::uint64_t dropout_step, bool last_of_step) {
+  Model& model = replicas_.primary();
+  // The last micro-batch of the step finishes the gradients: reduce them as they are done.
+  if (buckets_ && last_of_step) {
+    buckets_->start(model.parameters().grads());
+    model.set_grads_ready([this](std::size_t offset) { buckets_->ready_from(offset); });
+    overlapped_ = true;
+  }
+  StepResult result = replicas_.train_step(batch, dropout_seed, dropout_step);
+  if (overlapped_) model.set_grads_ready({});
+  return result;
+}
+
+ModelRunner::Buckets CpuRunner::reduce_gradients(comm::Communicator& world) {
+  if (overlapped_) {
+    overlapped_ = false;
+    return buckets_->finish();
+  }
+  world.allreduce_sum(replicas_.primary().parameters().grads());
+  return {};
+}
+
+ModelRunner::Update CpuRunner::update(std::int64_t rows, double clip_norm, float lr) {
+  const auto grads = replicas_.primary().parameters().grads();
+  const float inverse = 1.0f / static_cast<float>(rows);
+  for (float& g : grads) g *= inverse;
+  Update result;
+  result.grad_norm = clip_global_norm(grads, clip_norm);
+  optimizer_.step(replicas_.primary().parameters().values(), grads, lr);
+  replicas_.sync();
+  return result;
+}
+
+}  // namespace engine

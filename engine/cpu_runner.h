@@ -1,0 +1,40 @@
+// The CPU ModelRunner (engine/model_runner.h): --threads model replicas, the host optimizer,
+// and with several ranks the gradient allreduce in buckets on a communication thread while
+// backward runs (when the MPI lets threads communicate and --allreduce-bucket-mb > 0).
+#pragma once
+
+#include <memory>
+
+#include "engine/model_runner.h"
+#include "engine/replicated_model.h"
+
+namespace engine {
+
+class CpuRunner final : public ModelRunner {
+ public:
+  CpuRunner(const ModelConfig& model_config, const OptimizerConfig& optimizer_config, int threads,
+            double allreduce_bucket_mb, comm::Communicator& world,
+            const std::function<void(const std::string&)>& info);
+
+  std::string describe() const override;
+  Model& host_model() override { return replicas_.primary(); }
+  Optimizer& host_optimizer() override { return optimizer_; }
+  void initialize(std::uint64_t seed) override { replicas_.initialize(seed); }
+  void push() override { replicas_.sync(); }
+  void pull() override {}
+
+  void zero_grads() override { replicas_.primary().parameters().zero_grads(); }
+  StepResult train_step(const io::Batch& batch, std::uint64_t dropout_seed,
+                        std::uint64_t dropout_step, bool last_of_step) override;
+  StepResult evaluate(const io::Batch& batch) override { return replicas_.evaluate(batch); }
+  Buckets reduce_gradients(comm::Communicator& world) override;
+  Update update(std::int64_t rows, double clip_norm, float lr) override;
+
+ private:
+  ReplicatedModel replicas_;
+  Optimizer optimizer_;
+  std::unique_ptr<comm::BucketedAllreduce> buckets_;
+  bool overlapped_ = false;  // this step's gradients are being reduced in buckets
+};
+
+}  // namespace engine

@@ -1,0 +1,108 @@
+#include "engine/device_runner.h"
+
+#include <cmath>
+#include <limits>
+
+namespace engine {
+
+DeviceRunner::DeviceRunner(const ModelConfig& model_config, const OptimizerConfig& optimizer_config,
+                           std::unique_ptr<Backend> backend,
+                           std::unique_ptr<comm::Communicator> device_comm)
+    : backend_(std::move(backend)),
+      model_(model_config, *backend_),
+      optimizer_config_(optimizer_config),
+      host_optimizer_(optimizer_config, model_.size()),
+      first_(*backend_),
+      second_(*backend_),
+      device_comm_(std::move(device_comm)) {
+  first_.ensure(model_.size());
+  second_.ensure(optimizer_config.kind == OptimizerKind::kSgd ? 1 : model_.size());
+  backend_->zero(first_.data(), model_.size() * sizeof(float));
+  if (optimizer_config.kind != OptimizerKind::kSgd)
+    backend_->zero(second_.data(), model_.size() * sizeof(float));
+  if (backend_->precision() == Precision::kFp16) scaler_.emplace();
+}
+
+DeviceRunner::~DeviceRunner() = default;
+
+std::string DeviceRunner::describe() const {
+  return backend_->name() + ", " + precision_name(backend_->precision()) +
+         (device_comm_ ? ", gradients summed on the device" : "") + "; " +
+         backend_->memory_summary();
+}
+
+void DeviceRunner::push() {
+  model_.upload_parameters();
+  steps_ = host_optimizer_.steps();
+  const auto first = host_optimizer_.first_moment();
+  const auto second = host_optimizer_.second_moment();
+  backend_->upload(first_.data(), first.data(), first.size() * sizeof(float));
+  if (!second.empty())
+    backend_->upload(second_.data(), second.data(), second.size() * sizeof(float));
+}
+
+void DeviceRunner::pull() {
+  model_.download_parameters();
+  std::vector<float> first(host_optimizer_.first_moment().size()),
+      second(host_optimizer_.second_moment().size());
+  backend_->download(first.data(), first_.data(), first.size() * sizeof(float));
+  if (!second.empty())
+    backend_->download(second.data(), second_.data(), second.size() * sizeof(float));
+  host_optimizer_.restore(steps_, first, second);
+}
+
+StepResult DeviceRunner::train_step(const io::Batch& batch, std::uint64_t dropout_seed,
+                                    std::uint64_t dropout_step, bool /*last_of_step*/) {
+  model_.set_loss_scale(scaler_ ? scaler_->scale() : 1.0f);
+  return model_.train_step(batch, dropout_seed, dropout_step);
+}
+
+ModelRunner::Buckets DeviceRunner::reduce_gradients(comm::Communicator& world) {
+  if (world.size() == 1) return {};
+  if (device_comm_) {
+    device_comm_->allreduce_sum(std::span<float>(model_.grads(), model_.size()));
+    return {};
+  }
+  staging_.resize(model_.size());
+  backend_->download(staging_.data(), model_.grads(), staging_.size() * sizeof(float));
+  world.allreduce_sum(std::span<float>(staging_));
+  backend_->upload(model_.grads(), staging_.data(), staging_.size() * sizeof(float));
+  return {};
+}
+
+ModelRunner::Update DeviceRunner::update(std::int64_t rows, double clip_norm, float lr) {
+  ++updates_;
+  Update result;
+  result.loss_scale = scaler_ ? scaler_->scale() : 1.0f;
+  const std::size_t n = model_.size();
+  float* grads = model_.grads();
+  const Backend::GradCheck check =
+      backend_->unscale_check_norm(grads, n, 1.0f / (static_cast<float>(rows) * result.loss_scale));
+  if (scaler_ && scaler_->update(check.non_finite, updates_)) {
+    result.skipped = true;
+    result.grad_norm = std::numeric_limits<double>::quiet_NaN();
+    return result;
+  }
+  result.grad_norm = std::sqrt(check.sum_squares);
+  if (clip_norm > 0 && result.grad_norm > clip_norm)
+    backend_->scale(grads, n, static_cast<float>(clip_norm / (result.grad_norm + 1e-6)));
+  ++steps_;
+  if (optimizer_config_.kind == OptimizerKind::kSgd) {
+    backend_->sgd_update(model_.values(), grads, first_.data(), n,
+                         sgd_step(optimizer_config_, steps_, lr));
+  } else {
+    backend_->adam_update(model_.values(), grads, first_.data(), second_.data(), n,
+                          adam_step(optimizer_config_, steps_, lr));
+  }
+  return result;
+}
+
+nlohmann::json DeviceRunner::scaler_state() const {
+  return scaler_ ? scaler_->to_json() : nlohmann::json(nullptr);
+}
+
+void DeviceRunner::restore_scaler(const nlohmann::json& state) {
+  if (scaler_ && !state.is_null()) scaler_->restore(state);
+}
+
+}  // namespace engine

@@ -1,0 +1,62 @@
+// The ModelRunner (engine/model_runner.h) for a DeviceModel on any Backend: parameters,
+// gradients and optimizer moments in the backend's memory; after the allreduce one pass
+// unscales (1 / (examples * loss scale)), checks for inf/NaN and sums squares for clipping;
+// fp16 skips overflowed steps and adapts the scale (engine/loss_scaler.h). The GPU path of
+// --device cuda; on the CPU backend it is what the tests compare with CpuRunner.
+#pragma once
+
+#include <memory>
+#include <optional>
+
+#include "engine/backend.h"
+#include "engine/device_buffer.h"
+#include "engine/device_model.h"
+#include "engine/loss_scaler.h"
+#include "engine/model_runner.h"
+
+namespace engine {
+
+class DeviceRunner final : public ModelRunner {
+ public:
+  // device_comm sums over the backend's memory (NCCL); without one, gradients are staged
+  // through host memory and the world communicator.
+  DeviceRunner(const ModelConfig& model_config, const OptimizerConfig& optimizer_config,
+               std::unique_ptr<Backend> backend,
+               std::unique_ptr<comm::Communicator> device_comm = nullptr);
+  ~DeviceRunner() override;
+
+  std::string describe() const override;
+  Model& host_model() override { return model_.host(); }
+  Optimizer& host_optimizer() override { return host_optimizer_; }
+  void initialize(std::uint64_t seed) override { model_.initialize(seed); }
+  void push() override;
+  void pull() override;
+
+  void zero_grads() override { model_.zero_grads(); }
+  StepResult train_step(const io::Batch& batch, std::uint64_t dropout_seed,
+                        std::uint64_t dropout_step, bool last_of_step) override;
+  StepResult evaluate(const io::Batch& batch) override { return model_.evaluate(batch); }
+  Buckets reduce_gradients(comm::Communicator& world) override;
+  Update update(std::int64_t rows, double clip_norm, float lr) override;
+
+  nlohmann::json scaler_state() const override;
+  void restore_scaler(const nlohmann::json& state) override;
+
+  DeviceModel& model() { return model_; }
+  // Tests: replaces the scaler (e.g. a small initial scale or window).
+  void set_scaler(const LossScaler& scaler) { scaler_ = scaler; }
+
+ private:
+  std::unique_ptr<Backend> backend_;
+  DeviceModel model_;
+  OptimizerConfig optimizer_config_;
+  Optimizer host_optimizer_;  // the checkpoint mirror of first_ / second_
+  DeviceBuffer<float> first_, second_;
+  std::int64_t steps_ = 0;            // optimizer steps taken (skipped steps do not count)
+  std::int64_t updates_ = 0;          // update() calls, skipped or not
+  std::optional<LossScaler> scaler_;  // fp16 only
+  std::unique_ptr<comm::Communicator> device_comm_;
+  std::vector<float> staging_;
+};
+
+}  // namespace engine
