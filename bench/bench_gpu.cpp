@@ -82,12 +82,9 @@ int main(int argc, char** argv) {
   const engine::Precision precision = engine::parse_precision(shape.precision);
   std::vector<std::unique_ptr<engine::DeviceRunner>> runners;
   for (const auto& impl : impls) {
-    if (impl != "custom") {
-      std::fprintf(stderr, "bench_gpu: --rnn-impl %s is not built yet\n", impl.c_str());
-      return 2;
-    }
     runners.push_back(std::make_unique<engine::DeviceRunner>(
-        config, engine::OptimizerConfig{}, engine::make_cuda_backend(device, precision)));
+        config, engine::OptimizerConfig{}, engine::make_cuda_backend(device, precision), nullptr,
+        impl == "cudnn"));
     runners.back()->initialize(1);
   }
   std::mt19937 rng(7);

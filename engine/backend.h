@@ -11,6 +11,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 
 #include "engine/model_config.h"
@@ -61,6 +62,35 @@ struct ScatterPlan {
   const std::int32_t* tokens = nullptr;
   const std::int32_t* starts = nullptr;
   const std::int32_t* rows = nullptr;
+};
+
+// A whole recurrent layer, both directions at once, run by a vendor library (cuDNN) instead of
+// DeviceModel's own steps: what --rnn-impl cudnn asks a backend for.
+struct PackedBatch {
+  int rows = 0;
+  int sequences = 0;
+  int steps = 0;
+  const int* host_lengths = nullptr;      // sorted, longest first (PackedLayout's)
+  const std::int32_t* lengths = nullptr;  // the same in backend memory
+};
+// One direction's canonical parameters (engine/model.h layout), in backend memory.
+struct DirectionWeights {
+  const float *w_ih, *w_hh, *b_ih, *b_hh;
+};
+struct DirectionGrads {
+  float *w_ih, *w_hh, *b_ih, *b_hh;
+};
+
+class FusedRecurrentLayer {
+ public:
+  virtual ~FusedRecurrentLayer() = default;
+  // x: packed [rows x input]; y: packed [rows x directions*H], directions side by side.
+  virtual void forward(const PackedBatch& batch, const float* x, const DirectionWeights* weights,
+                       float* y, bool training) = 0;
+  // After a training forward of the same batch: dx OVERWRITTEN, parameter gradients ADDED.
+  virtual void backward(const PackedBatch& batch, const float* x, const float* y, const float* dy,
+                        const DirectionWeights* weights, const DirectionGrads* grads,
+                        float* dx) = 0;
 };
 
 class Backend {
@@ -129,6 +159,13 @@ class Backend {
   virtual void softmax_xent(const float* logits, int rows, int classes, const std::int32_t* labels,
                             const float* class_weights, float smoothing, float scale, float* losses,
                             std::int32_t* predictions, float* d_logits) = 0;
+
+  // A vendor-library recurrent layer (LSTM/GRU), or null when the backend has none.
+  virtual std::unique_ptr<FusedRecurrentLayer> make_fused_recurrent(CellType /*cell*/,
+                                                                    int /*input*/, int /*hidden*/,
+                                                                    bool /*bidirectional*/) {
+    return nullptr;
+  }
 
   // Optimizer and loss scaling over whole arenas.
   virtual void adam_update(float* values, const float* grads, float* first, float* second,

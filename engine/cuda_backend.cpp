@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "engine/caching_allocator.h"
+#include "engine/cudnn_recurrent.h"
 #include "kernels/cuda/check.h"
 #include "kernels/cuda/model_kernels.h"
 #include "kernels/cuda/rnn_pointwise.h"
@@ -43,6 +44,7 @@ class CudaBackend final : public Backend {
   }
   ~CudaBackend() override {
     cudaStreamSynchronize(stream_);
+    if (dnn_ != nullptr) cudnnDestroy(dnn_);
     cublasDestroy(blas_);
     allocator_.release(flag_);
     allocator_.release(partials_);
@@ -208,6 +210,17 @@ class CudaBackend final : public Backend {
                        predictions, d_logits, stream_);
   }
 
+  std::unique_ptr<FusedRecurrentLayer> make_fused_recurrent(CellType cell, int input, int hidden,
+                                                            bool bidirectional) override {
+    if (cell == CellType::kRnn) return nullptr;  // cuDNN's tanh RNN is not ours to map here
+    if (dnn_ == nullptr) {
+      CHECK_CUDNN(cudnnCreate(&dnn_));
+      CHECK_CUDNN(cudnnSetStream(dnn_, stream_));
+    }
+    return make_cudnn_recurrent(dnn_, stream_, *this, precision_, cell, input, hidden,
+                                bidirectional);
+  }
+
   void adam_update(float* values, const float* grads, float* first, float* second,
                    std::size_t count, const math::AdamStep& step) override {
     cuda::adam_update(values, grads, first, second, static_cast<long long>(count), step, stream_);
@@ -251,6 +264,7 @@ class CudaBackend final : public Backend {
   CachingAllocator allocator_;
   cudaStream_t stream_ = nullptr;
   cublasHandle_t blas_ = nullptr;
+  cudnnHandle_t dnn_ = nullptr;  // made on the first cuDNN layer
   int* flag_ = nullptr;
   double* partials_ = nullptr;
   HalfScratch half_a_, half_b_;

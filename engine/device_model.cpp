@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <numeric>
+#include <stdexcept>
 #include <utility>
 
 namespace engine {
@@ -19,7 +20,7 @@ std::size_t sz(int value) {
 
 }  // namespace
 
-DeviceModel::DeviceModel(const ModelConfig& config, Backend& backend)
+DeviceModel::DeviceModel(const ModelConfig& config, Backend& backend, bool fused_recurrent)
     : backend_(backend),
       host_(config),
       values_(backend),
@@ -59,6 +60,15 @@ DeviceModel::DeviceModel(const ModelConfig& config, Backend& backend)
                          DeviceBuffer<float>(backend)});
     }
     inputs_.emplace_back(backend);
+    if (fused_recurrent) {
+      const int in = l == 0 ? config.embed : config.feature_size();
+      fused_.push_back(
+          backend.make_fused_recurrent(config.cell, in, config.hidden, config.bidirectional));
+      if (!fused_.back()) {
+        throw std::invalid_argument("the " + backend.name() + " backend has no library RNN for " +
+                                    cell_name(config.cell) + " layers");
+      }
+    }
   }
   if (config.dense_hidden > 0) {
     hidden_w_ = offset("hidden.weight");
@@ -173,6 +183,28 @@ void DeviceModel::stage_indices(const io::Batch& batch, bool training) {
 void DeviceModel::maybe_dropout(float* values, std::size_t count, std::uint32_t stream) {
   if (!training_ || config().dropout <= 0.0f) return;
   backend_.dropout(values, count, {dropout_seed_, stream, dropout_step_, config().dropout});
+}
+
+PackedBatch DeviceModel::packed_batch() const {
+  return {layout_.rows(), layout_.sequences(), layout_.steps(), layout_.lengths.data(), lengths_};
+}
+
+std::vector<DirectionWeights> DeviceModel::weights_of(int layer) const {
+  std::vector<DirectionWeights> out;
+  for (int d = 0; d < config().directions(); ++d) {
+    const Recurrent& p = recurrent_[sz(layer * config().directions() + d)];
+    out.push_back({value(p.w_ih), value(p.w_hh), value(p.b_ih), value(p.b_hh)});
+  }
+  return out;
+}
+
+std::vector<DirectionGrads> DeviceModel::grads_of(int layer) {
+  std::vector<DirectionGrads> out;
+  for (int d = 0; d < config().directions(); ++d) {
+    const Recurrent& p = recurrent_[sz(layer * config().directions() + d)];
+    out.push_back({grad(p.w_ih), grad(p.w_hh), grad(p.b_ih), grad(p.b_hh)});
+  }
+  return out;
 }
 
 ReadoutShape DeviceModel::readout_shape() const {
@@ -324,13 +356,22 @@ StepResult DeviceModel::forward(const io::Batch& batch, bool training) {
   maybe_dropout(x0, rows * E, 0);
   for (int l = 0; l < c.layers; ++l) {
     const int in = l == 0 ? c.embed : c.feature_size();
-    for (int d = 0; d < dirs; ++d) recurrent_forward(l, d, inputs_[sz(l)].data(), in);
     // Directions side by side: the next layer's input, or the readout's.
     float* joined = (l + 1 < c.layers ? inputs_[sz(l + 1)] : top_).ensure(rows * F);
-    for (int d = 0; d < dirs; ++d) {
-      backend_.copy_rows(joined + sz(d) * H, c.feature_size(),
-                         layers_[sz(l * dirs + d)].outputs.data(), c.hidden, layout_.rows(),
-                         c.hidden);
+    if (!fused_.empty()) {
+      // The library writes the directions side by side; its output is kept as it was for
+      // backward, since the next layer's input gets dropout in place.
+      float* y = layers_[sz(l * dirs)].outputs.ensure(rows * F);
+      fused_[sz(l)]->forward(packed_batch(), inputs_[sz(l)].data(), weights_of(l).data(), y,
+                             training);
+      backend_.copy(joined, y, rows * F * sizeof(float));
+    } else {
+      for (int d = 0; d < dirs; ++d) recurrent_forward(l, d, inputs_[sz(l)].data(), in);
+      for (int d = 0; d < dirs; ++d) {
+        backend_.copy_rows(joined + sz(d) * H, c.feature_size(),
+                           layers_[sz(l * dirs + d)].outputs.data(), c.hidden, layout_.rows(),
+                           c.hidden);
+      }
     }
     if (l + 1 < c.layers) maybe_dropout(joined, rows * F, static_cast<std::uint32_t>(1 + l));
   }
@@ -404,6 +445,14 @@ void DeviceModel::backward() {
   float* d_input = d_input_.ensure(rows * widest);
   for (int l = c.layers - 1; l >= 0; --l) {
     const int in = l == 0 ? c.embed : c.feature_size();
+    if (!fused_.empty()) {
+      fused_[sz(l)]->backward(packed_batch(), inputs_[sz(l)].data(),
+                              layers_[sz(l * dirs)].outputs.data(), d_joined, weights_of(l).data(),
+                              grads_of(l).data(), d_input);
+      maybe_dropout(d_input, rows * sz(in), static_cast<std::uint32_t>(l));
+      std::swap(d_joined, d_input);
+      continue;
+    }
     backend_.zero(d_input, rows * sz(in) * sizeof(float));
     for (int d = 0; d < dirs; ++d) {
       backend_.copy_rows(d_h, c.hidden, d_joined + sz(d) * H, c.feature_size(), layout_.rows(),

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "engine/backend.h"
@@ -22,7 +23,9 @@ namespace engine {
 
 class DeviceModel {
  public:
-  DeviceModel(const ModelConfig& config, Backend& backend);
+  // fused_recurrent: run each recurrent layer through the backend's vendor library (cuDNN;
+  // --rnn-impl cudnn) instead of our own per-step kernels. Throws when the backend has none.
+  DeviceModel(const ModelConfig& config, Backend& backend, bool fused_recurrent = false);
 
   const ModelConfig& config() const { return host_.config(); }
   Backend& backend() { return backend_; }
@@ -67,6 +70,9 @@ class DeviceModel {
   void dense_backward(const float* d_out, int rows, int out_width, const float* in, int in_width,
                       std::size_t weight, std::size_t bias, float* d_in);
   void maybe_dropout(float* values, std::size_t count, std::uint32_t stream);
+  PackedBatch packed_batch() const;
+  std::vector<DirectionWeights> weights_of(int layer) const;
+  std::vector<DirectionGrads> grads_of(int layer);
   ReadoutShape readout_shape() const;
   int rows_with_state(bool reverse, int t) const;
   const float* value(std::size_t offset) const { return values_.data() + offset; }
@@ -91,7 +97,8 @@ class DeviceModel {
 
   // Activations kept for backward.
   std::vector<DeviceBuffer<float>> inputs_;  // per layer, after dropout
-  std::vector<LayerState> layers_;
+  std::vector<LayerState> layers_;  // fused: the layer's joined output in its first direction's
+  std::vector<std::unique_ptr<FusedRecurrentLayer>> fused_;  // per layer, or empty
   DeviceBuffer<float> top_, features_, hidden_pre_, hidden_act_, logits_, losses_, d_logits_;
   DeviceBuffer<std::int32_t> argmax_rows_, predictions_;
   // Scratch.

@@ -7,14 +7,15 @@ namespace engine {
 
 DeviceRunner::DeviceRunner(const ModelConfig& model_config, const OptimizerConfig& optimizer_config,
                            std::unique_ptr<Backend> backend,
-                           std::unique_ptr<comm::Communicator> device_comm)
+                           std::unique_ptr<comm::Communicator> device_comm, bool fused_recurrent)
     : backend_(std::move(backend)),
-      model_(model_config, *backend_),
+      model_(model_config, *backend_, fused_recurrent),
       optimizer_config_(optimizer_config),
       host_optimizer_(optimizer_config, model_.size()),
       first_(*backend_),
       second_(*backend_),
-      device_comm_(std::move(device_comm)) {
+      device_comm_(std::move(device_comm)),
+      fused_recurrent_(fused_recurrent) {
   first_.ensure(model_.size());
   second_.ensure(optimizer_config.kind == OptimizerKind::kSgd ? 1 : model_.size());
   backend_->zero(first_.data(), model_.size() * sizeof(float));
@@ -27,6 +28,7 @@ DeviceRunner::~DeviceRunner() = default;
 
 std::string DeviceRunner::describe() const {
   return backend_->name() + ", " + precision_name(backend_->precision()) +
+         (fused_recurrent_ ? ", cuDNN recurrent layers" : ", our recurrent kernels") +
          (device_comm_ ? ", gradients summed on the device" : "") + "; " +
          backend_->memory_summary();
 }

@@ -20,9 +20,11 @@ class DeviceRunner final : public ModelRunner {
  public:
   // device_comm sums over the backend's memory (NCCL); without one, gradients are staged
   // through host memory and the world communicator.
+  // fused_recurrent: recurrent layers through the backend's library (--rnn-impl cudnn).
   DeviceRunner(const ModelConfig& model_config, const OptimizerConfig& optimizer_config,
                std::unique_ptr<Backend> backend,
-               std::unique_ptr<comm::Communicator> device_comm = nullptr);
+               std::unique_ptr<comm::Communicator> device_comm = nullptr,
+               bool fused_recurrent = false);
   ~DeviceRunner() override;
 
   std::string describe() const override;
@@ -56,6 +58,7 @@ class DeviceRunner final : public ModelRunner {
   std::int64_t updates_ = 0;          // update() calls, skipped or not
   std::optional<LossScaler> scaler_;  // fp16 only
   std::unique_ptr<comm::Communicator> device_comm_;
+  bool fused_recurrent_;
   std::vector<float> staging_;
 };
 

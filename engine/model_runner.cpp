@@ -21,11 +21,6 @@ int check_device(const TrainConfig& config) {
     throw std::runtime_error("--device cuda: no usable GPU here (" + env.unavailable_reason +
                              "); use --device cpu");
   }
-  if (config.rnn_impl == "cudnn") {
-    throw std::runtime_error(
-        "--rnn-impl cudnn: the cuDNN RNN path is not built yet; use --rnn-impl custom (our "
-        "kernels + cuBLAS)");
-  }
   return static_cast<int>(env.devices.size());
 #else
   throw std::runtime_error(
@@ -48,8 +43,9 @@ std::unique_ptr<ModelRunner> make_model_runner(
   auto backend = make_cuda_backend(device, parse_precision(config.precision));
   std::unique_ptr<comm::Communicator> nccl;
   if (world.size() > 1) nccl = comm::make_nccl(world, device);
-  auto runner = std::make_unique<DeviceRunner>(model_config, config.optimizer_config(),
-                                               std::move(backend), std::move(nccl));
+  auto runner =
+      std::make_unique<DeviceRunner>(model_config, config.optimizer_config(), std::move(backend),
+                                     std::move(nccl), config.rnn_impl == "cudnn");
   runner->set_scaler(LossScaler({.init_scale = initial_loss_scale(config.batch_size)}));
   return runner;
 #else

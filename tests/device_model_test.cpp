@@ -165,5 +165,15 @@ TEST(DeviceModel, Fp16RoundsGemmOperandsOnly) {
   EXPECT_LT(normalised_error(mixed.download_grads(), exact.download_grads()), 3e-2);
 }
 
+TEST(DeviceModel, TheCpuBackendHasNoLibraryRnn) {
+  const auto backend = make_cpu_backend();
+  try {
+    DeviceModel model(small_config(CellType::kLstm, 1, false, Readout::kLast, 0), *backend, true);
+    FAIL() << "no error";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("no library RNN"), std::string::npos) << e.what();
+  }
+}
+
 }  // namespace
 }  // namespace engine

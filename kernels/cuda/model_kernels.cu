@@ -207,6 +207,16 @@ __global__ void to_half_kernel(const float* __restrict__ source, int rows, int c
   });
 }
 
+__global__ void from_half_kernel(const __half* __restrict__ source, long long count,
+                                 float* __restrict__ destination) {
+  grid_stride(count, [&](long long k) { destination[k] = __half2float(source[k]); });
+}
+
+__global__ void accumulate_from_half_kernel(const __half* __restrict__ source, long long count,
+                                            float* __restrict__ destination) {
+  grid_stride(count, [&](long long k) { destination[k] += __half2float(source[k]); });
+}
+
 }  // namespace
 
 void gather_rows(const std::int32_t* ids, int rows, int width, const float* table, float* out,
@@ -326,6 +336,20 @@ void to_half(const float* source, int rows, int columns, int stride, std::uint16
              cudaStream_t stream) {
   to_half_kernel<<<blocks_for(cells(rows, columns)), kThreads, 0, stream>>>(
       source, rows, columns, stride, reinterpret_cast<__half*>(destination));
+  CHECK_CUDA(cudaGetLastError());
+}
+
+void from_half(const std::uint16_t* source, long long count, float* destination,
+               cudaStream_t stream) {
+  from_half_kernel<<<blocks_for(count), kThreads, 0, stream>>>(
+      reinterpret_cast<const __half*>(source), count, destination);
+  CHECK_CUDA(cudaGetLastError());
+}
+
+void accumulate_from_half(const std::uint16_t* source, long long count, float* destination,
+                          cudaStream_t stream) {
+  accumulate_from_half_kernel<<<blocks_for(count), kThreads, 0, stream>>>(
+      reinterpret_cast<const __half*>(source), count, destination);
   CHECK_CUDA(cudaGetLastError());
 }
 

@@ -63,4 +63,10 @@ void unscale_check_norm(float* grads, long long count, float inverse_scale, int*
 void to_half(const float* source, int rows, int columns, int stride, std::uint16_t* destination,
              cudaStream_t stream);
 
+// fp16 -> fp32: destination = source, or destination += source (weight gradients from cuDNN).
+void from_half(const std::uint16_t* source, long long count, float* destination,
+               cudaStream_t stream);
+void accumulate_from_half(const std::uint16_t* source, long long count, float* destination,
+                          cudaStream_t stream);
+
 }  // namespace engine::cuda
