@@ -12,7 +12,13 @@
 
 namespace engine::comm {
 
-// `host` must outlive the result. Throws engine::cuda::CudaError naming the failing call.
-std::unique_ptr<Communicator> make_nccl(Communicator& host, int device);
+// `host` must outlive the result. Collectives start after the work queued on compute_stream
+// (a cudaStream_t; null: the legacy default stream), ordered with an event, and wait while
+// polling ncclCommGetAsyncError: an asynchronous error, or no progress in timeout_seconds (a
+// peer that died), aborts the communicator and throws. Throws engine::cuda::CudaError naming the
+// failing call.
+std::unique_ptr<Communicator> make_nccl(Communicator& host, int device,
+                                        void* compute_stream = nullptr,
+                                        double timeout_seconds = 300);
 
 }  // namespace engine::comm

@@ -112,6 +112,9 @@ class Backend {
   virtual void copy_rows(float* destination, int destination_stride, const float* source,
                          int source_stride, int rows, int width) = 0;
   virtual void synchronize() = 0;
+  // The queue the backend's work runs on (a cudaStream_t on CUDA), for a communicator to order
+  // itself after; null on the CPU.
+  virtual void* native_stream() const { return nullptr; }
 
   // Dense algebra. op(A) is m x k, op(B) k x n, C m x n; lda/ldb/ldc are row strides as stored.
   virtual void gemm(Transpose trans_a, Transpose trans_b, int m, int n, int k, float alpha,

@@ -95,6 +95,7 @@ class CudaBackend final : public Backend {
         width * sizeof(float), static_cast<std::size_t>(rows), cudaMemcpyDeviceToDevice, stream_));
   }
   void synchronize() override { CHECK_CUDA(cudaStreamSynchronize(stream_)); }
+  void* native_stream() const override { return stream_; }
 
   // Row-major C = op(A) op(B) is column-major C^T = op(B)^T op(A)^T: cuBLAS gets B first.
   void gemm(Transpose trans_a, Transpose trans_b, int m, int n, int k, float alpha, const float* a,

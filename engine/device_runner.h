@@ -28,6 +28,7 @@ class DeviceRunner final : public ModelRunner {
   ~DeviceRunner() override;
 
   std::string describe() const override;
+  std::string memory_report() const override { return backend_->memory_summary(); }
   Model& host_model() override { return model_.host(); }
   Optimizer& host_optimizer() override { return host_optimizer_; }
   void initialize(std::uint64_t seed) override { model_.initialize(seed); }

@@ -42,7 +42,7 @@ std::unique_ptr<ModelRunner> make_model_runner(
   const int device = world.local_rank() % devices;
   auto backend = make_cuda_backend(device, parse_precision(config.precision));
   std::unique_ptr<comm::Communicator> nccl;
-  if (world.size() > 1) nccl = comm::make_nccl(world, device);
+  if (world.size() > 1) nccl = comm::make_nccl(world, device, backend->native_stream());
   auto runner =
       std::make_unique<DeviceRunner>(model_config, config.optimizer_config(), std::move(backend),
                                      std::move(nccl), config.rnn_impl == "cudnn");

@@ -35,6 +35,8 @@ class ModelRunner {
 
   virtual ~ModelRunner() = default;
   virtual std::string describe() const = 0;  // for the start-up log
+  // Device memory held, when there is a device (logged after the first step); empty otherwise.
+  virtual std::string memory_report() const { return {}; }
   virtual Model& host_model() = 0;
   virtual Optimizer& host_optimizer() = 0;
   virtual void initialize(std::uint64_t seed) = 0;

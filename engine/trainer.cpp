@@ -463,6 +463,8 @@ TrainOutcome train(const TrainConfig& cfg, const LogFunction& info, const LogFun
       const double norm = update.grad_norm;
       telemetry.phase(Phase::optimizer, optimizer_begin, StepTelemetry::now());
       ++progress.step;
+      if (progress.step == start_step + 1 && root && !runner->memory_report().empty())
+        info("[train] after the first step: " + runner->memory_report());
       progress.epoch_loss_sum += loss_sum;
       progress.epoch_correct += correct;
       progress.epoch_rows += rows;
