@@ -20,16 +20,6 @@
 namespace engine {
 namespace {
 
-double normalised_error(const std::vector<float>& a, const std::vector<float>& b) {
-  EXPECT_EQ(a.size(), b.size());
-  double worst = 0, scale = 1e-6;
-  for (std::size_t i = 0; i < a.size() && i < b.size(); ++i) {
-    worst = std::max(worst, static_cast<double>(std::fabs(a[i] - b[i])));
-    scale = std::max(scale, static_cast<double>(std::fabs(b[i])));
-  }
-  return worst / scale;
-}
-
 std::vector<float> random_values(std::size_t n, std::mt19937& rng, float range = 2.0f) {
   std::uniform_real_distribution<float> u(-range, range);
   std::vector<float> v(n);

@@ -15,17 +15,6 @@
 namespace engine {
 namespace {
 
-// Largest |a - b| over the largest |b| (1 if all are tiny).
-double normalised_error(const std::vector<float>& a, const std::vector<float>& b) {
-  EXPECT_EQ(a.size(), b.size());
-  double worst = 0, scale = 1e-6;
-  for (std::size_t i = 0; i < a.size() && i < b.size(); ++i) {
-    worst = std::max(worst, static_cast<double>(std::fabs(a[i] - b[i])));
-    scale = std::max(scale, static_cast<double>(std::fabs(b[i])));
-  }
-  return worst / scale;
-}
-
 struct ParityCase {
   std::string name;
   ModelConfig config;

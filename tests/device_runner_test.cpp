@@ -18,15 +18,6 @@
 namespace engine {
 namespace {
 
-double normalised_error(std::span<const float> a, std::span<const float> b) {
-  double worst = 0, scale = 1e-6;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    worst = std::max(worst, static_cast<double>(std::fabs(a[i] - b[i])));
-    scale = std::max(scale, static_cast<double>(std::fabs(b[i])));
-  }
-  return worst / scale;
-}
-
 ModelConfig runner_config() {
   ModelConfig c = small_config(CellType::kLstm, 2, true, Readout::kMean, 0);
   c.vocab_size = 40;

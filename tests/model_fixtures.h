@@ -2,7 +2,10 @@
 #pragma once
 
 #include <algorithm>
+#include <cmath>
+#include <limits>
 #include <random>
+#include <span>
 
 #include "engine/model_config.h"
 #include "io/loader.h"
@@ -45,6 +48,18 @@ inline ModelConfig small_config(CellType cell, int layers, bool bidirectional, R
   c.label_smoothing = 0.1f;
   c.class_weights = {1.0f, 0.5f, 2.0f};
   return c;
+}
+
+// Largest |a - b| over the largest |b| (at least 1e-6): the per-op error the backend tests bound.
+// Infinite when the sizes differ.
+inline double normalised_error(std::span<const float> a, std::span<const float> b) {
+  if (a.size() != b.size()) return std::numeric_limits<double>::infinity();
+  double worst = 0, scale = 1e-6;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    worst = std::max(worst, static_cast<double>(std::fabs(a[i] - b[i])));
+    scale = std::max(scale, static_cast<double>(std::fabs(b[i])));
+  }
+  return worst / scale;
 }
 
 }  // namespace engine
