@@ -8,8 +8,8 @@
 #include <cstdio>
 #include <random>
 
-#include "engine/optimizer.h"
-#include "engine/replicated_model.h"
+#include "comm/communicator.h"
+#include "engine/cpu_runner.h"
 #include "engine/train_config.h"
 #include "synthetic_workload.h"
 
@@ -39,10 +39,12 @@ int main(int argc, char** argv) {
 
   const engine::ModelConfig config = shape.model_config(vocab, 4);
   const int embed = config.embed, hidden = config.hidden, layers = config.layers;
-  engine::ReplicatedModel replicas(config, shape.threads);  // as engine_train --threads runs
-  engine::Model& model = replicas.primary();
-  replicas.initialize(1);
-  engine::Optimizer adam({engine::OptimizerKind::kAdam}, model.parameters().size());
+  // Exactly what engine_train --threads runs on one rank: replicas, the fused Adam update.
+  const auto world = engine::comm::make_single_process();
+  engine::CpuRunner runner(config, {engine::OptimizerKind::kAdam}, shape.threads, 0, *world,
+                           [](const std::string&) {});
+  engine::Model& model = runner.host_model();
+  runner.initialize(1);
   std::mt19937 rng(7);
   std::vector<engine::io::Batch> batches;
   for (int i = 0; i < 8; ++i)
@@ -54,14 +56,12 @@ int main(int argc, char** argv) {
       const auto& batch = batches[static_cast<std::size_t>(i) % batches.size()];
       for (const auto length : batch.lengths) tokens += length;
       if (mode == "infer") {
-        replicas.evaluate(batch);
+        runner.evaluate(batch);
         continue;
       }
-      model.parameters().zero_grads();
-      replicas.train_step(batch, 0, static_cast<std::uint64_t>(i));
-      for (float& g : model.parameters().grads()) g /= static_cast<float>(batch.rows);
-      adam.step(model.parameters().values(), model.parameters().grads(), 1e-3f);
-      replicas.sync();
+      runner.zero_grads();
+      runner.train_step(batch, 0, static_cast<std::uint64_t>(i), true);
+      runner.update(static_cast<std::int64_t>(batch.rows), 0.0, 1e-3f);
     }
   };
   run(warmup);

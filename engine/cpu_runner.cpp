@@ -34,6 +34,7 @@ StepResult CpuRunner::train_step(const io::Batch& batch, std::uint64_t dropout_s
     model.set_grads_ready([this](std::size_t offset) { buckets_->ready_from(offset); });
     overlapped_ = true;
   }
+  grads_zero_ = false;
   StepResult result = replicas_.train_step(batch, dropout_seed, dropout_step);
   if (overlapped_) model.set_grads_ready({});
   return result;
@@ -49,12 +50,11 @@ ModelRunner::Buckets CpuRunner::reduce_gradients(comm::Communicator& world) {
 }
 
 ModelRunner::Update CpuRunner::update(std::int64_t rows, double clip_norm, float lr) {
-  const auto grads = replicas_.primary().parameters().grads();
-  const float inverse = 1.0f / static_cast<float>(rows);
-  for (float& g : grads) g *= inverse;
+  ParameterArena& arena = replicas_.primary().parameters();
   Update result;
-  result.grad_norm = clip_global_norm(grads, clip_norm);
-  optimizer_.step(replicas_.primary().parameters().values(), grads, lr);
+  result.grad_norm = optimizer_.step_scaled(arena.values(), arena.grads(),
+                                            1.0f / static_cast<float>(rows), clip_norm, lr);
+  grads_zero_ = true;
   replicas_.sync();
   return result;
 }

@@ -23,7 +23,12 @@ class CpuRunner final : public ModelRunner {
   void push() override { replicas_.sync(); }
   void pull() override {}
 
-  void zero_grads() override { replicas_.primary().parameters().zero_grads(); }
+  // update() leaves the gradients zeroed; only the first step (or one after a failed check)
+  // needs the sweep.
+  void zero_grads() override {
+    if (!grads_zero_) replicas_.primary().parameters().zero_grads();
+    grads_zero_ = true;
+  }
   StepResult train_step(const io::Batch& batch, std::uint64_t dropout_seed,
                         std::uint64_t dropout_step, bool last_of_step) override;
   StepResult evaluate(const io::Batch& batch) override { return replicas_.evaluate(batch); }
@@ -35,6 +40,7 @@ class CpuRunner final : public ModelRunner {
   Optimizer optimizer_;
   std::unique_ptr<comm::BucketedAllreduce> buckets_;
   bool overlapped_ = false;  // this step's gradients are being reduced in buckets
+  bool grads_zero_ = false;  // the gradient arena holds zeros
 };
 
 }  // namespace engine

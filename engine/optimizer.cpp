@@ -59,6 +59,46 @@ void Optimizer::step(std::span<float> values, std::span<const float> grads, floa
     math::adam_update(values[i], grads[i], first_[i], second_[i], s);
 }
 
+double Optimizer::step_scaled(std::span<float> values, std::span<float> grads, float grad_scale,
+                              double max_norm, float lr) {
+  if (values.size() != first_.size() || grads.size() != first_.size()) {
+    throw std::invalid_argument("optimizer: arena sizes differ");
+  }
+  double sum = 0;  // in order, as clip_global_norm sums
+  for (const float g : grads) {
+    const float scaled = g * grad_scale;
+    sum += static_cast<double>(scaled) * scaled;
+  }
+  const double norm = std::sqrt(sum);
+  const bool clip = max_norm > 0 && norm > max_norm;
+  const float factor = clip ? static_cast<float>(max_norm / (norm + 1e-6)) : 1.0f;
+  ++steps_;
+  const std::size_t n = values.size();
+  float* __restrict p = values.data();
+  float* __restrict g = grads.data();
+  float* __restrict m = first_.data();
+  // Multiplying by factor only when clipping keeps the rounding of the separate passes.
+  const auto gradient = [&](std::size_t i) {
+    const float scaled = g[i] * grad_scale;
+    return clip ? scaled * factor : scaled;
+  };
+  if (config_.kind == OptimizerKind::kSgd) {
+    const math::SgdStep s = sgd_step(config_, steps_, lr);
+    for (std::size_t i = 0; i < n; ++i) {
+      math::sgd_update(p[i], gradient(i), m[i], s);
+      g[i] = 0.0f;
+    }
+    return norm;
+  }
+  float* __restrict v = second_.data();
+  const math::AdamStep s = adam_step(config_, steps_, lr);
+  for (std::size_t i = 0; i < n; ++i) {
+    math::adam_update(p[i], gradient(i), m[i], v[i], s);
+    g[i] = 0.0f;
+  }
+  return norm;
+}
+
 void Optimizer::restore(std::int64_t steps, std::span<const float> first,
                         std::span<const float> second) {
   if (first.size() != first_.size() || second.size() != second_.size()) {

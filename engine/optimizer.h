@@ -35,6 +35,12 @@ class Optimizer {
   Optimizer(OptimizerConfig config, std::size_t size);
   // One update of `values` from `grads` at learning rate `lr`.
   void step(std::span<float> values, std::span<const float> grads, float lr);
+  // The trainer's whole update in two sweeps: gradients still to be multiplied by grad_scale
+  // (1 / examples) are clipped to a global norm of max_norm (when > 0) and applied, and zeroed for
+  // the next step as they are read. Bit-identical to scaling them, clip_global_norm and step()
+  // in turn, which take five sweeps. Returns the norm before clipping.
+  double step_scaled(std::span<float> values, std::span<float> grads, float grad_scale,
+                     double max_norm, float lr);
 
   std::int64_t steps() const { return steps_; }
   // State for checkpoints: the moment arenas (SGD keeps its momentum in `first`).
