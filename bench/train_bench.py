@@ -3,7 +3,8 @@
 the same machine, same model, batch and thread count, interleaved and repeated; medians with
 the spread, the ratio, and our GFLOP/s against the SGEMM peak measured at the same thread count.
 
-Usage: /usr/bin/python3 bench/train_bench.py [--reps 3] [--threads 1 2] [--steps 20] [--quick]
+Usage: /usr/bin/python3 bench/train_bench.py [--reps 3] [--threads 1 2] [--steps 20]
+           [--configs NAME ...]   (only the configs whose name contains one of these)
 Both sides get OPENBLAS_NUM_THREADS and OMP_NUM_THREADS set to the thread count (else
 OpenBLAS quietly uses every core) and OMP_WAIT_POLICY=PASSIVE.
 """
@@ -42,6 +43,7 @@ def main():
     p.add_argument("--reps", type=int, default=3)
     p.add_argument("--threads", type=int, nargs="*", default=[1, 2])
     p.add_argument("--steps", type=int, default=20)
+    p.add_argument("--configs", nargs="*", default=[], help="substrings of config names to run")
     p.add_argument("--build", default=os.path.join(ROOT, os.environ.get("ENGINE_BUILD_DIR", "build")))
     args = p.parse_args()
     engine = os.path.join(args.build, "bench", "bench_train")
@@ -51,6 +53,8 @@ def main():
         print(f"threads={threads}: SGEMM peak {peak:.1f} GFLOP/s (2048^3, best of 5)")
         print(f"  {'config':24s} {'engine samples/s':>24s} {'PyTorch samples/s':>24s} {'ratio':>6s} {'GFLOP/s':>8s} {'of peak':>7s}")
         for name, extra in CONFIGS:
+            if args.configs and not any(c in name for c in args.configs):
+                continue
             steps = str(args.steps * (10 if "--batch-size" in extra else 1))
             common = BASE + extra + ["--threads", str(threads), "--steps", steps]
             ours, theirs, gflops = [], [], []
