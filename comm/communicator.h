@@ -27,6 +27,12 @@ class Communicator {
   virtual void allreduce_sum(std::span<double> values) = 0;
   virtual void allreduce_sum(std::span<std::int64_t> values) = 0;
   virtual void allreduce_max(std::span<std::int64_t> values) = 0;
+  // An allreduce_sum whose result is needed only after finish_allreduces(): a device
+  // communicator (NCCL) queues it behind the compute already queued and returns at once, so it
+  // overlaps what is queued next; here it simply sums now.
+  virtual void start_allreduce_sum(std::span<float> values) { allreduce_sum(values); }
+  // Waits for every started allreduce.
+  virtual void finish_allreduces() {}
   // Root's bytes to every rank (same length everywhere).
   virtual void broadcast(std::span<char> bytes, int root) = 0;
   // Every rank's string, in rank order, on root (other ranks get an empty list).

@@ -45,6 +45,11 @@ class NcclCommunicator final : public Communicator {
   void allreduce_sum(std::span<float> v) override {
     reduce(v.data(), v.size(), ncclFloat, ncclSum);
   }
+  void start_allreduce_sum(std::span<float> v) override {
+    after_compute();
+    CHECK_NCCL(ncclAllReduce(v.data(), v.data(), v.size(), ncclFloat, ncclSum, comm_, stream_));
+  }
+  void finish_allreduces() override { wait("allreduce"); }
   void allreduce_sum(std::span<double> v) override {
     reduce(v.data(), v.size(), ncclDouble, ncclSum);
   }

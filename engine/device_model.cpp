@@ -433,6 +433,10 @@ void DeviceModel::backward() {
     dense_backward(d_logits_.data(), layout_.sequences(), c.classes, features_.data(),
                    c.feature_size(), output_w_, output_b_, d_features);
   }
+  const auto ready = [this](std::size_t offset) {
+    if (grads_ready_) grads_ready_(offset);
+  };
+  ready(c.dense_hidden > 0 ? hidden_w_ : output_w_);
   const std::size_t widest = std::max(E, F);
   float* d_joined = d_joined_.ensure(rows * widest);
   backend_.zero(d_joined, rows * F * sizeof(float));
@@ -449,6 +453,7 @@ void DeviceModel::backward() {
       fused_[sz(l)]->backward(packed_batch(), inputs_[sz(l)].data(),
                               layers_[sz(l * dirs)].outputs.data(), d_joined, weights_of(l).data(),
                               grads_of(l).data(), d_input);
+      ready(recurrent_[sz(l * dirs)].w_ih);
       maybe_dropout(d_input, rows * sz(in), static_cast<std::uint32_t>(l));
       std::swap(d_joined, d_input);
       continue;
@@ -460,10 +465,12 @@ void DeviceModel::backward() {
       recurrent_backward(l, d, inputs_[sz(l)].data(), in, d_h, d_direction);
       backend_.accumulate(d_input, d_direction, rows * sz(in));
     }
+    ready(recurrent_[sz(l * dirs)].w_ih);
     maybe_dropout(d_input, rows * sz(in), static_cast<std::uint32_t>(l));  // the stream that fed l
     std::swap(d_joined, d_input);
   }
   backend_.scatter_add_rows(scatter_, c.embed, d_joined, grad(embedding_));
+  ready(embedding_);
 }
 
 std::vector<float> DeviceModel::logits() {

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -48,6 +49,13 @@ class DeviceModel {
                         std::uint64_t dropout_step);
   StepResult evaluate(const io::Batch& batch);
 
+  // As Model::set_grads_ready: during backward, the arena offset from which the gradients are
+  // final (classifier, each recurrent layer, embedding: 0), once the work producing them is
+  // queued, so a communicator can start reducing them behind it. Empty: not called.
+  void set_grads_ready(std::function<void(std::size_t offset)> callback) {
+    grads_ready_ = std::move(callback);
+  }
+
   // Logits of the last forward pass, [rows x classes] in batch order (tests).
   std::vector<float> logits();
 
@@ -84,6 +92,7 @@ class DeviceModel {
   std::vector<Recurrent> recurrent_;  // [layer * directions + direction]
   DeviceBuffer<float> values_, grads_, class_weights_;
   float loss_scale_ = 1.0f;
+  std::function<void(std::size_t)> grads_ready_;
 
   // The batch: host layout and its uploaded index arrays.
   PackedLayout layout_;

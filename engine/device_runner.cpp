@@ -54,15 +54,31 @@ void DeviceRunner::pull() {
 }
 
 StepResult DeviceRunner::train_step(const io::Batch& batch, std::uint64_t dropout_seed,
-                                    std::uint64_t dropout_step, bool /*last_of_step*/) {
+                                    std::uint64_t dropout_step, bool last_of_step) {
   model_.set_loss_scale(scaler_ ? scaler_->scale() : 1.0f);
-  return model_.train_step(batch, dropout_seed, dropout_step);
+  if (!device_comm_ || bucket_floats_ == 0 || !last_of_step)
+    return model_.train_step(batch, dropout_seed, dropout_step);
+  // The last micro-batch finishes the gradients: start reducing them as backward goes down.
+  overlapped_ = true;
+  unsent_end_ = model_.size();
+  model_.set_grads_ready([this](std::size_t offset) {
+    if (unsent_end_ - offset < bucket_floats_) return;
+    device_comm_->start_allreduce_sum(
+        std::span<float>(model_.grads() + offset, unsent_end_ - offset));
+    unsent_end_ = offset;
+  });
+  StepResult result = model_.train_step(batch, dropout_seed, dropout_step);
+  model_.set_grads_ready({});
+  return result;
 }
 
 ModelRunner::Buckets DeviceRunner::reduce_gradients(comm::Communicator& world) {
   if (world.size() == 1) return {};
   if (device_comm_) {
-    device_comm_->allreduce_sum(std::span<float>(model_.grads(), model_.size()));
+    const std::size_t end = overlapped_ ? unsent_end_ : model_.size();
+    if (end > 0) device_comm_->start_allreduce_sum(std::span<float>(model_.grads(), end));
+    device_comm_->finish_allreduces();
+    overlapped_ = false;
     return {};
   }
   staging_.resize(model_.size());

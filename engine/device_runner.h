@@ -45,6 +45,11 @@ class DeviceRunner final : public ModelRunner {
   nlohmann::json scaler_state() const override;
   void restore_scaler(const nlohmann::json& state) override;
 
+  // With a device communicator: gradients of the step's last micro-batch are reduced in buckets
+  // of at least this many floats, each started (on the communicator's stream) as soon as
+  // backward has queued the layers it holds; 0: one allreduce after backward.
+  void set_bucket_floats(std::size_t floats) { bucket_floats_ = floats; }
+
   DeviceModel& model() { return model_; }
   // Tests: replaces the scaler (e.g. a small initial scale or window).
   void set_scaler(const LossScaler& scaler) { scaler_ = scaler; }
@@ -60,6 +65,9 @@ class DeviceRunner final : public ModelRunner {
   std::optional<LossScaler> scaler_;  // fp16 only
   std::unique_ptr<comm::Communicator> device_comm_;
   bool fused_recurrent_;
+  std::size_t bucket_floats_ = 0;
+  bool overlapped_ = false;     // this step's gradients are being reduced in buckets
+  std::size_t unsent_end_ = 0;  // [0, unsent_end_) not started yet this step
   std::vector<float> staging_;
 };
 

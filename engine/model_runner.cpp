@@ -47,6 +47,8 @@ std::unique_ptr<ModelRunner> make_model_runner(
       std::make_unique<DeviceRunner>(model_config, config.optimizer_config(), std::move(backend),
                                      std::move(nccl), config.rnn_impl == "cudnn");
   runner->set_scaler(LossScaler({.init_scale = initial_loss_scale(config.batch_size)}));
+  runner->set_bucket_floats(
+      static_cast<std::size_t>(config.allreduce_bucket_mb * 1024 * 1024 / sizeof(float)));
   return runner;
 #else
   (void)model_config;

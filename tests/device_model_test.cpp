@@ -164,5 +164,31 @@ TEST(DeviceModel, TheCpuBackendHasNoLibraryRnn) {
   }
 }
 
+// The backward pass says, top of the model first, from which offset the gradients are final:
+// what it reports as final then never changes (so it may be reduced while backward goes on).
+TEST(DeviceModel, ReportsFinalGradientsTopFirst) {
+  const ModelConfig config = small_config(CellType::kGru, 2, true, Readout::kMax, 4);
+  const auto backend = make_cpu_backend();
+  DeviceModel model(config, *backend);
+  model.initialize(3);
+  std::vector<std::size_t> offsets;
+  std::vector<std::vector<float>> snapshots;
+  model.set_grads_ready([&](std::size_t offset) {
+    offsets.push_back(offset);
+    snapshots.push_back(model.download_grads());
+  });
+  std::mt19937 rng(9);
+  model.train_step(random_batch(rng, 6, 12, 3, 7), 1, 0);
+  const std::vector<float> final_grads = model.download_grads();
+  const ParameterArena& arena = model.host().parameters();
+  EXPECT_EQ(offsets, (std::vector<std::size_t>{arena.slice("hidden.weight").offset,
+                                               arena.slice("rnn.weight_ih_l1").offset,
+                                               arena.slice("rnn.weight_ih_l0").offset, 0}));
+  for (std::size_t k = 0; k < offsets.size(); ++k) {
+    for (std::size_t i = offsets[k]; i < final_grads.size(); ++i)
+      ASSERT_EQ(snapshots[k][i], final_grads[i]) << "offset " << offsets[k] << " element " << i;
+  }
+}
+
 }  // namespace
 }  // namespace engine

@@ -4,13 +4,17 @@
 #include <gtest/gtest.h>
 #include <mpi.h>
 
+#include <cmath>
 #include <filesystem>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <random>
 #include <sstream>
 
 #include "comm/communicator.h"
 #include "engine/checkpoint.h"
+#include "engine/cpu_backend.h"
+#include "engine/device_runner.h"
 #include "engine/trainer.h"
 #include "io/prep.h"
 #include "io/synthetic_corpus.h"
@@ -129,6 +133,64 @@ TEST_P(DataParallel, NRanksWithBatchOverNMatchOneRankWithTheWholeBatch) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Cells, DataParallel, testing::Values("lstm", "gru"));
+
+// The --device cuda step's gradient reduction (DeviceRunner with a device communicator), run on
+// the CPU backend where MPI can read its memory: buckets started during backward (small, so
+// every layer gets its own) sum to the same gradients as one allreduce after backward, and every
+// rank ends with the same parameters.
+TEST(DeviceRunner, BucketsStartedDuringBackwardSumAsOneAllreduce) {
+  ModelConfig config;
+  config.vocab_size = 50;
+  config.embed = 6;
+  config.hidden = 5;
+  config.layers = 2;
+  config.bidirectional = true;
+  config.classes = 3;
+  const auto run = [&](std::size_t bucket_floats) {
+    DeviceRunner runner(config, OptimizerConfig{}, make_cpu_backend(),
+                        world->split(0, world->rank()));
+    runner.set_bucket_floats(bucket_floats);
+    runner.initialize(1);
+    std::mt19937 rng(static_cast<std::uint32_t>(10 + world->rank()));  // each rank its own data
+    for (int step = 0; step < 3; ++step) {
+      runner.zero_grads();
+      std::int64_t rows = 0;
+      for (int micro = 0; micro < 2; ++micro) {
+        io::Batch batch;
+        batch.rows = 4;
+        batch.max_len = 6;
+        std::uniform_int_distribution<int> length(1, 6), token(2, 49), label(0, 2);
+        for (int r = 0; r < 4; ++r) {
+          batch.lengths.push_back(length(rng));
+          batch.labels.push_back(label(rng));
+        }
+        batch.tokens.assign(24, 0);
+        for (int r = 0; r < 4; ++r)
+          for (int t = 0; t < batch.lengths[static_cast<std::size_t>(r)]; ++t)
+            batch.tokens[static_cast<std::size_t>(r * 6 + t)] = token(rng);
+        rows +=
+            runner.train_step(batch, 3, static_cast<std::uint64_t>(2 * step + micro), micro == 1)
+                .rows;
+      }
+      std::int64_t total = rows;
+      world->allreduce_sum(std::span<std::int64_t>(&total, 1));
+      runner.reduce_gradients(*world);
+      runner.update(total, 1.0, 0.01f);
+    }
+    runner.pull();
+    const auto values = runner.host_model().parameters().values();
+    return std::vector<float>(values.begin(), values.end());
+  };
+  const std::vector<float> bucketed = run(16), whole = run(0);
+  ASSERT_EQ(bucketed.size(), whole.size());
+  for (std::size_t i = 0; i < whole.size(); ++i)
+    ASSERT_NEAR(bucketed[i], whole[i], 1e-6f * std::max(1.0f, std::fabs(whole[i]))) << i;
+  // Every rank holds the same model.
+  std::vector<float> mean = bucketed;
+  world->allreduce_sum(mean);
+  for (std::size_t i = 0; i < mean.size(); ++i)
+    ASSERT_NEAR(mean[i] / static_cast<float>(world->size()), bucketed[i], 1e-6f) << i;
+}
 
 TEST(Communicator, CollectivesGiveClosedFormResults) {
   const int n = world->size(), r = world->rank();
