@@ -9,7 +9,9 @@
 #include <random>
 
 #include "comm/communicator.h"
+#include "engine/cpu_backend.h"
 #include "engine/cpu_runner.h"
+#include "engine/device_runner.h"
 #include "engine/train_config.h"
 #include "synthetic_workload.h"
 
@@ -17,6 +19,7 @@ int main(int argc, char** argv) {
   CLI::App app{"Time engine training or inference steps on synthetic batches."};
   engine::TrainConfig shape;  // the model options, spelled and checked as engine_train's
   std::string mode = "train";
+  std::string runner_kind = "cpu";
   int batch_size = 64, seq_len = 64, steps = 20, warmup = 3, vocab = 20000;
   bool var_len = false;
   app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);  // later flags win
@@ -32,6 +35,11 @@ int main(int argc, char** argv) {
   app.add_option("--steps", steps, "Timed steps")->capture_default_str();
   app.add_option("--warmup", warmup, "Untimed steps first")->capture_default_str();
   app.add_option("--vocab", vocab)->capture_default_str();
+  app.add_option("--runner", runner_kind,
+                 "cpu (what --device cpu trains with) or device (the --device cuda step on the CPU "
+                 "backend)")
+      ->check(CLI::IsMember({"cpu", "device"}))
+      ->capture_default_str();
   app.add_option("--mode", mode, "train (forward + backward + Adam) or infer (forward only)")
       ->check(CLI::IsMember({"train", "infer"}))
       ->capture_default_str();
@@ -41,8 +49,16 @@ int main(int argc, char** argv) {
   const int embed = config.embed, hidden = config.hidden, layers = config.layers;
   // Exactly what engine_train --threads runs on one rank: replicas, the fused Adam update.
   const auto world = engine::comm::make_single_process();
-  engine::CpuRunner runner(config, {engine::OptimizerKind::kAdam}, shape.threads, 0, *world,
-                           [](const std::string&) {});
+  // --runner device: the --device cuda step (DeviceRunner) on the CPU backend, one thread.
+  std::unique_ptr<engine::ModelRunner> owned;
+  if (runner_kind == "device") {
+    owned = std::make_unique<engine::DeviceRunner>(config, engine::OptimizerConfig{},
+                                                   engine::make_cpu_backend());
+  } else {
+    owned = std::make_unique<engine::CpuRunner>(config, engine::OptimizerConfig{}, shape.threads, 0,
+                                                *world, [](const std::string&) {});
+  }
+  engine::ModelRunner& runner = *owned;
   engine::Model& model = runner.host_model();
   runner.initialize(1);
   std::mt19937 rng(7);
