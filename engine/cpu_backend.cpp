@@ -288,13 +288,15 @@ class CpuBackend final : public Backend {
     }
   }
 
-  void adam_update(float* values, const float* grads, float* first, float* second,
-                   std::size_t count, const math::AdamStep& step) override {
+  // Restrict-qualified, so the loops vectorise (the arenas never alias).
+  void adam_update(float* __restrict values, const float* __restrict grads, float* __restrict first,
+                   float* __restrict second, std::size_t count,
+                   const math::AdamStep& step) override {
     for (std::size_t i = 0; i < count; ++i)
       math::adam_update(values[i], grads[i], first[i], second[i], step);
   }
-  void sgd_update(float* values, const float* grads, float* buffer, std::size_t count,
-                  const math::SgdStep& step) override {
+  void sgd_update(float* __restrict values, const float* __restrict grads, float* __restrict buffer,
+                  std::size_t count, const math::SgdStep& step) override {
     for (std::size_t i = 0; i < count; ++i) math::sgd_update(values[i], grads[i], buffer[i], step);
   }
   GradCheck unscale_check_norm(float* grads, std::size_t count, float inverse_scale) override {
