@@ -121,7 +121,6 @@ class Backend {
                     const float* a, int lda, const float* b, int ldb, float beta, float* c,
                     int ldc) = 0;
   virtual void add_row_vector(float* matrix, int rows, int columns, const float* vector) = 0;
-  virtual void set_rows(float* matrix, int rows, int columns, const float* vector) = 0;
   virtual void add_column_sums(const float* matrix, int rows, int columns, float* sums) = 0;
   virtual void accumulate(float* destination, const float* source, std::size_t count) = 0;
   virtual void scale(float* values, std::size_t count, float factor) = 0;
@@ -129,16 +128,21 @@ class Backend {
   // Model pieces.
   virtual void gather_rows(const std::int32_t* ids, int rows, int width, const float* table,
                            float* out) = 0;
+  // out[r] = source[previous[r]], or zeros where previous[r] < 0 (each packed row's previous
+  // state, for dW_hh as one GEMM).
+  virtual void gather_previous(const std::int32_t* previous, int rows, int width,
+                               const float* source, float* out) = 0;
   virtual void scatter_add_rows(const ScatterPlan& plan, int width, const float* d_rows,
                                 float* table_grad) = 0;
   virtual void dropout(float* values, std::size_t count, const DropoutDraw& draw) = 0;
   // Pointwise pass of one packed step (kernels/math/rnn_cells.h). projection, keep, c, h point at
-  // the step's first packed row; recurrent at a [rows x G*H] scratch; h_prev / c_prev at the
-  // previous step's first row (read for the first with_state rows only). keep holds 4H per row
-  // (LSTM i,f,g,o; GRU r,z,n,u_n); c is LSTM only.
+  // the step's first packed row; recurrent at the previous states times W_hh^T ([rows x G*H],
+  // read for the first with_state rows only: the others start from zeros), to which bias (b_hh)
+  // is added here; h_prev / c_prev at the previous step's first row (the first with_state rows).
+  // keep holds 4H per row (LSTM i,f,g,o; GRU r,z,n,u_n); c is LSTM only.
   virtual void cell_forward(CellType cell, const CellStep& step, const float* projection,
-                            const float* recurrent, const float* h_prev, const float* c_prev,
-                            float* keep, float* c, float* h) = 0;
+                            const float* recurrent, const float* bias, const float* h_prev,
+                            const float* c_prev, float* keep, float* c, float* h) = 0;
   // Its backward: dh (from above) at the step's rows; dh_carry / dc_carry per sequence (in: from
   // the next step; out: LSTM dc to the previous step, GRU the direct part z*dh of dh_prev, both
   // zeroed where a sequence starts); d_projection (and for GRU d_recurrent) at the step's rows.

@@ -87,11 +87,6 @@ class CpuBackend final : public Backend {
       for (int j = 0; j < columns; ++j) row[j] += vector[j];
     }
   }
-  void set_rows(float* matrix, int rows, int columns, const float* vector) override {
-    for (int r = 0; r < rows; ++r)
-      std::copy(vector, vector + columns,
-                matrix + at(static_cast<std::size_t>(r), static_cast<std::size_t>(columns)));
-  }
   void add_column_sums(const float* matrix, int rows, int columns, float* sums) override {
     for (int r = 0; r < rows; ++r) {
       const float* row =
@@ -113,6 +108,19 @@ class CpuBackend final : public Backend {
       std::copy(row, row + w, out + at(static_cast<std::size_t>(r), w));
     }
   }
+  void gather_previous(const std::int32_t* previous, int rows, int width, const float* source,
+                       float* out) override {
+    const auto w = static_cast<std::size_t>(width);
+    for (int r = 0; r < rows; ++r) {
+      float* to = out + at(static_cast<std::size_t>(r), w);
+      if (previous[r] < 0) {
+        std::fill(to, to + w, 0.0f);
+      } else {
+        const float* from = source + at(static_cast<std::size_t>(previous[r]), w);
+        std::copy(from, from + w, to);
+      }
+    }
+  }
   void scatter_add_rows(const ScatterPlan& plan, int width, const float* d_rows,
                         float* table_grad) override {
     const auto w = static_cast<std::size_t>(width);
@@ -130,16 +138,19 @@ class CpuBackend final : public Backend {
   }
 
   void cell_forward(CellType cell, const CellStep& step, const float* projection,
-                    const float* recurrent, const float* h_prev, const float* c_prev, float* keep,
-                    float* c, float* h) override {
+                    const float* recurrent, const float* bias, const float* h_prev,
+                    const float* c_prev, float* keep, float* c, float* h) override {
     const auto H = static_cast<std::size_t>(step.hidden);
     const std::size_t GH = H * static_cast<std::size_t>(gate_count(cell));
     const float* zeros = zeros_of(H);
+    if (u_row_.size() < GH) u_row_.resize(GH);
+    float* u = u_row_.data();
     for (int s = 0; s < step.rows; ++s) {
       const auto r = static_cast<std::size_t>(s);
       const bool has = s < step.with_state;
+      const float* product = recurrent + at(r, GH);
+      for (std::size_t k = 0; k < GH; ++k) u[k] = (has ? product[k] : 0.0f) + bias[k];
       const float* p = projection + at(r, GH);
-      const float* u = recurrent + at(r, GH);
       switch (cell) {
         case CellType::kLstm:
           cpu::lstm_forward_row(step.hidden, p, u, has ? c_prev + at(r, H) : zeros,
@@ -323,6 +334,7 @@ class CpuBackend final : public Backend {
 
   Precision precision_;
   std::vector<float> zeros_;
+  std::vector<float> u_row_;  // one row's recurrent pre-activation (product + b_hh)
   std::vector<float> half_a_, half_b_;
 };
 

@@ -121,9 +121,6 @@ class CudaBackend final : public Backend {
   void add_row_vector(float* matrix, int rows, int columns, const float* vector) override {
     cuda::add_row_vector(matrix, rows, columns, vector, stream_);
   }
-  void set_rows(float* matrix, int rows, int columns, const float* vector) override {
-    cuda::set_rows(matrix, rows, columns, vector, stream_);
-  }
   void add_column_sums(const float* matrix, int rows, int columns, float* sums) override {
     cuda::add_column_sums(matrix, rows, columns, sums, stream_);
   }
@@ -138,6 +135,10 @@ class CudaBackend final : public Backend {
                    float* out) override {
     cuda::gather_rows(ids, rows, width, table, out, stream_);
   }
+  void gather_previous(const std::int32_t* previous, int rows, int width, const float* source,
+                       float* out) override {
+    cuda::gather_previous(previous, rows, width, source, out, stream_);
+  }
   void scatter_add_rows(const ScatterPlan& plan, int width, const float* d_rows,
                         float* table_grad) override {
     cuda::scatter_add_rows(plan.unique, plan.tokens, plan.starts, plan.rows, width, d_rows,
@@ -148,19 +149,20 @@ class CudaBackend final : public Backend {
                   stream_);
   }
   void cell_forward(CellType cell, const CellStep& step, const float* projection,
-                    const float* recurrent, const float* h_prev, const float* c_prev, float* keep,
-                    float* c, float* h) override {
+                    const float* recurrent, const float* bias, const float* h_prev,
+                    const float* c_prev, float* keep, float* c, float* h) override {
     switch (cell) {
       case CellType::kLstm:
         cuda::lstm_forward_step(step.rows, step.with_state, step.hidden, projection, recurrent,
-                                c_prev, keep, c, h, stream_);
+                                bias, c_prev, keep, c, h, stream_);
         break;
       case CellType::kGru:
-        cuda::gru_forward_step(step.rows, step.with_state, step.hidden, projection, recurrent,
+        cuda::gru_forward_step(step.rows, step.with_state, step.hidden, projection, recurrent, bias,
                                h_prev, keep, h, stream_);
         break;
       case CellType::kRnn:
-        cuda::rnn_forward_step(step.rows, step.hidden, projection, recurrent, h, stream_);
+        cuda::rnn_forward_step(step.rows, step.with_state, step.hidden, projection, recurrent, bias,
+                               h, stream_);
         break;
     }
   }

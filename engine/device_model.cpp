@@ -164,6 +164,17 @@ void DeviceModel::stage_indices(const io::Batch& batch, bool training) {
     staging_.insert(staging_.end(), tokens.begin(), tokens.end());
     staging_.insert(staging_.end(), starts.begin(), starts.end());
     staging_.insert(staging_.end(), by_token.begin(), by_token.end());
+    // Each packed row's previous row in either direction (-1 where a sequence starts there).
+    for (const bool reverse : {false, true}) {
+      const std::size_t first = staging_.size();
+      staging_.resize(first + sz(rows), -1);
+      for (int t = 0; t < T; ++t) {
+        const int with_state = rows_with_state(reverse, t);
+        const int p = reverse ? t + 1 : t - 1;
+        for (int s = 0; s < with_state; ++s)
+          staging_[first + sz(layout_.row(s, t))] = layout_.row(s, p);
+      }
+    }
   }
   std::int32_t* device = indices_.ensure(staging_.size());
   backend_.upload(device, staging_.data(), staging_.size() * sizeof(std::int32_t));
@@ -177,6 +188,8 @@ void DeviceModel::stage_indices(const io::Batch& batch, bool training) {
     scatter_.tokens = labels_ + B;
     scatter_.starts = scatter_.tokens + tokens.size();
     scatter_.rows = scatter_.starts + starts.size();
+    previous_rows_[0] = scatter_.rows + rows;
+    previous_rows_[1] = previous_rows_[0] + rows;
   }
 }
 
@@ -259,14 +272,13 @@ void DeviceModel::recurrent_forward(int layer, int direction, const float* x, in
     const int n_prev = rows_with_state(reverse, t);
     const std::size_t row = sz(layout_.step_offsets[sz(t)]);
     const std::size_t prev = n_prev > 0 ? sz(layout_.step_offsets[sz(reverse ? t + 1 : t - 1)]) : 0;
-    backend_.set_rows(recurrent, n, GH, value(p.b_hh));
-    if (n_prev > 0) {
+    if (n_prev > 0) {  // b_hh is added in the cell pass
       backend_.gemm(Transpose::kNo, Transpose::kYes, n_prev, GH, H, 1.0f, h + at(prev, sz(H)), H,
-                    value(p.w_hh), H, 1.0f, recurrent, GH);
+                    value(p.w_hh), H, 0.0f, recurrent, GH);
     }
     backend_.cell_forward(
-        c.cell, {n, n_prev, H}, projection + at(row, sz(GH)), recurrent, h + at(prev, sz(H)),
-        cells + (c.cell == CellType::kLstm ? at(prev, sz(H)) : 0),
+        c.cell, {n, n_prev, H}, projection + at(row, sz(GH)), recurrent, value(p.b_hh),
+        h + at(prev, sz(H)), cells + (c.cell == CellType::kLstm ? at(prev, sz(H)) : 0),
         keep + (c.cell == CellType::kRnn ? 0 : at(row, sz(4 * H))),
         cells + (c.cell == CellType::kLstm ? at(row, sz(H)) : 0), h + at(row, sz(H)));
   }
@@ -317,14 +329,7 @@ void DeviceModel::recurrent_backward(int layer, int direction, const float* x, i
 
   // Each row's previous state (zero where a sequence starts), for dW_hh as one GEMM.
   float* h_previous = h_previous_.ensure(at(sz(rows), sz(H)));
-  backend_.zero(h_previous, at(sz(rows), sz(H)) * sizeof(float));
-  for (int t = 0; t < T; ++t) {
-    const int n_prev = rows_with_state(reverse, t);
-    if (n_prev == 0) continue;
-    const std::size_t prev = sz(layout_.step_offsets[sz(reverse ? t + 1 : t - 1)]);
-    backend_.copy(h_previous + at(sz(layout_.step_offsets[sz(t)]), sz(H)), h + at(prev, sz(H)),
-                  at(sz(n_prev), sz(H)) * sizeof(float));
-  }
+  backend_.gather_previous(previous_rows_[reverse ? 1 : 0], rows, H, h, h_previous);
   backend_.gemm(Transpose::kYes, Transpose::kNo, GH, H, rows, 1.0f, d_recurrent, GH, h_previous, H,
                 1.0f, grad(p.w_hh), H);
   backend_.add_column_sums(d_recurrent, rows, GH, grad(p.b_hh));

@@ -103,6 +103,7 @@ class DeviceModel {
   const std::int32_t *ids_ = nullptr, *lengths_ = nullptr, *step_offsets_ = nullptr,
                      *labels_ = nullptr;
   ScatterPlan scatter_;
+  const std::int32_t* previous_rows_[2] = {nullptr, nullptr};  // forward, reverse (training)
 
   // Activations kept for backward.
   std::vector<DeviceBuffer<float>> inputs_;  // per layer, after dropout

@@ -116,9 +116,13 @@ TEST_F(CudaBackend, RowAndColumnOpsMatch) {
     cpu_->add_row_vector(m.on_cpu(), rows, cols, vector.on_cpu());
     gpu_->add_row_vector(m.on_gpu(), rows, cols, vector.on_gpu());
     expect_close(m, "add_row_vector", 0);
-    cpu_->set_rows(m.on_cpu(), rows - 5, cols, vector.on_cpu());
-    gpu_->set_rows(m.on_gpu(), rows - 5, cols, vector.on_gpu());
-    expect_close(m, "set_rows", 0);
+    std::vector<std::int32_t> previous(rows);
+    for (int r = 0; r < rows; ++r) previous[r] = r % 3 == 0 ? -1 : (r * 7) % rows;
+    auto prev = twin(previous);
+    auto gathered = twin(std::vector<float>(rows * cols, 1.0f));
+    cpu_->gather_previous(prev.on_cpu(), rows, cols, m.on_cpu(), gathered.on_cpu());
+    gpu_->gather_previous(prev.on_gpu(), rows, cols, m.on_gpu(), gathered.on_gpu());
+    expect_close(gathered, "gather_previous", 0);
   }
   {
     auto m = twin(random_values(rows * cols, rng_));
@@ -185,14 +189,15 @@ TEST_F(CudaBackend, RecurrentCellStepsMatch) {
   for (const CellType cell : {CellType::kLstm, CellType::kGru, CellType::kRnn}) {
     const int GH = gate_count(cell) * H;
     auto p = twin(random_values(rows * GH, rng_)), u = twin(random_values(rows * GH, rng_));
+    auto bias = twin(random_values(GH, rng_));
     auto h_prev = twin(random_values(rows * H, rng_)), c_prev = twin(random_values(rows * H, rng_));
     auto keep = twin(std::vector<float>(rows * 4 * H, 0.0f));
     auto c = twin(std::vector<float>(rows * H, 0.0f)), h = twin(std::vector<float>(rows * H, 0.0f));
     const CellStep step{rows, with_state, H};
-    cpu_->cell_forward(cell, step, p.on_cpu(), u.on_cpu(), h_prev.on_cpu(), c_prev.on_cpu(),
-                       keep.on_cpu(), c.on_cpu(), h.on_cpu());
-    gpu_->cell_forward(cell, step, p.on_gpu(), u.on_gpu(), h_prev.on_gpu(), c_prev.on_gpu(),
-                       keep.on_gpu(), c.on_gpu(), h.on_gpu());
+    cpu_->cell_forward(cell, step, p.on_cpu(), u.on_cpu(), bias.on_cpu(), h_prev.on_cpu(),
+                       c_prev.on_cpu(), keep.on_cpu(), c.on_cpu(), h.on_cpu());
+    gpu_->cell_forward(cell, step, p.on_gpu(), u.on_gpu(), bias.on_gpu(), h_prev.on_gpu(),
+                       c_prev.on_gpu(), keep.on_gpu(), c.on_gpu(), h.on_gpu());
     expect_close(h, (cell_name(cell) + " forward h").c_str());
     expect_close(keep, (cell_name(cell) + " forward gates").c_str());
     expect_close(c, (cell_name(cell) + " forward c").c_str());

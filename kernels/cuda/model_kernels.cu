@@ -23,6 +23,15 @@ __global__ void gather_rows_kernel(const std::int32_t* __restrict__ ids, int row
   });
 }
 
+__global__ void gather_previous_kernel(const std::int32_t* __restrict__ previous, int rows,
+                                       int width, const float* __restrict__ source,
+                                       float* __restrict__ out) {
+  grid_stride(cells(rows, width), [&](long long k) {
+    const std::int32_t from = previous[k / width];
+    out[k] = from < 0 ? 0.0f : source[static_cast<long long>(from) * width + k % width];
+  });
+}
+
 __global__ void scatter_add_rows_kernel(int unique, const std::int32_t* __restrict__ tokens,
                                         const std::int32_t* __restrict__ starts,
                                         const std::int32_t* __restrict__ rows, int width,
@@ -48,11 +57,6 @@ __global__ void dropout_kernel(float* values, long long count, std::uint64_t see
 __global__ void add_row_vector_kernel(float* matrix, int rows, int columns,
                                       const float* __restrict__ vector) {
   grid_stride(cells(rows, columns), [&](long long k) { matrix[k] += vector[k % columns]; });
-}
-
-__global__ void set_rows_kernel(float* matrix, int rows, int columns,
-                                const float* __restrict__ vector) {
-  grid_stride(cells(rows, columns), [&](long long k) { matrix[k] = vector[k % columns]; });
 }
 
 __global__ void add_column_sums_kernel(const float* __restrict__ matrix, int rows, int columns,
@@ -226,6 +230,13 @@ void gather_rows(const std::int32_t* ids, int rows, int width, const float* tabl
   CHECK_CUDA(cudaGetLastError());
 }
 
+void gather_previous(const std::int32_t* previous, int rows, int width, const float* source,
+                     float* out, cudaStream_t stream) {
+  gather_previous_kernel<<<blocks_for(cells(rows, width)), kThreads, 0, stream>>>(
+      previous, rows, width, source, out);
+  CHECK_CUDA(cudaGetLastError());
+}
+
 void scatter_add_rows(int unique, const std::int32_t* tokens, const std::int32_t* starts,
                       const std::int32_t* rows, int width, const float* d_rows, float* table_grad,
                       cudaStream_t stream) {
@@ -246,12 +257,6 @@ void add_row_vector(float* matrix, int rows, int columns, const float* vector,
                     cudaStream_t stream) {
   add_row_vector_kernel<<<blocks_for(cells(rows, columns)), kThreads, 0, stream>>>(matrix, rows,
                                                                                    columns, vector);
-  CHECK_CUDA(cudaGetLastError());
-}
-
-void set_rows(float* matrix, int rows, int columns, const float* vector, cudaStream_t stream) {
-  set_rows_kernel<<<blocks_for(cells(rows, columns)), kThreads, 0, stream>>>(matrix, rows, columns,
-                                                                             vector);
   CHECK_CUDA(cudaGetLastError());
 }
 

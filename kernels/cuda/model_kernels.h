@@ -15,6 +15,9 @@ namespace engine::cuda {
 // engine::ScatterPlan): one thread per (token, column) sums that token's rows in order.
 void gather_rows(const std::int32_t* ids, int rows, int width, const float* table, float* out,
                  cudaStream_t stream);
+// out[r] = source[previous[r]], or zeros where previous[r] < 0.
+void gather_previous(const std::int32_t* previous, int rows, int width, const float* source,
+                     float* out, cudaStream_t stream);
 void scatter_add_rows(int unique, const std::int32_t* tokens, const std::int32_t* starts,
                       const std::int32_t* rows, int width, const float* d_rows, float* table_grad,
                       cudaStream_t stream);
@@ -22,7 +25,6 @@ void dropout(float* values, long long count, std::uint64_t seed, std::uint32_t s
              std::uint64_t step, float p, cudaStream_t stream);
 
 void add_row_vector(float* matrix, int rows, int columns, const float* vector, cudaStream_t stream);
-void set_rows(float* matrix, int rows, int columns, const float* vector, cudaStream_t stream);
 // sums[j] += sum over rows of matrix[r][j], each column summed in row order by one thread.
 void add_column_sums(const float* matrix, int rows, int columns, float* sums, cudaStream_t stream);
 void accumulate(float* destination, const float* source, long long count, cudaStream_t stream);

@@ -14,17 +14,23 @@ __device__ void for_each_unit(int rows, int H, Unit&& unit) {
               [&](long long k) { unit(k / H, static_cast<int>(k % H)); });
 }
 
+// The recurrent pre-activation of gate unit k: the product (rows with a previous state) + b_hh.
+__device__ float recurrent_input(const float* __restrict__ u, const float* __restrict__ b_hh,
+                                 long long r, int with_state, int width, int k) {
+  return (r < with_state ? u[r * width + k] : 0.0f) + b_hh[k];
+}
+
 __global__ void lstm_forward_kernel(int rows, int with_state, int H, const float* __restrict__ p,
-                                    const float* __restrict__ u, const float* __restrict__ c_prev,
-                                    float* __restrict__ keep, float* __restrict__ c,
-                                    float* __restrict__ h) {
+                                    const float* __restrict__ u, const float* __restrict__ b_hh,
+                                    const float* __restrict__ c_prev, float* __restrict__ keep,
+                                    float* __restrict__ c, float* __restrict__ h) {
   for_each_unit(rows, H, [&](long long r, int j) {
     const float* pr = p + r * 4 * H;
-    const float* ur = u + r * 4 * H;
+    const auto ur = [&](int k) { return recurrent_input(u, b_hh, r, with_state, 4 * H, k); };
     const float previous = r < with_state ? c_prev[r * H + j] : 0.0f;
     const auto unit =
-        math::lstm_forward(pr[j] + ur[j], pr[H + j] + ur[H + j], pr[2 * H + j] + ur[2 * H + j],
-                           pr[3 * H + j] + ur[3 * H + j], previous);
+        math::lstm_forward(pr[j] + ur(j), pr[H + j] + ur(H + j), pr[2 * H + j] + ur(2 * H + j),
+                           pr[3 * H + j] + ur(3 * H + j), previous);
     float* kr = keep + r * 4 * H;
     kr[j] = unit.i;
     kr[H + j] = unit.f;
@@ -36,27 +42,31 @@ __global__ void lstm_forward_kernel(int rows, int with_state, int H, const float
 }
 
 __global__ void gru_forward_kernel(int rows, int with_state, int H, const float* __restrict__ p,
-                                   const float* __restrict__ u, const float* __restrict__ h_prev,
-                                   float* __restrict__ keep, float* __restrict__ h) {
+                                   const float* __restrict__ u, const float* __restrict__ b_hh,
+                                   const float* __restrict__ h_prev, float* __restrict__ keep,
+                                   float* __restrict__ h) {
   for_each_unit(rows, H, [&](long long r, int j) {
     const float* pr = p + r * 3 * H;
-    const float* ur = u + r * 3 * H;
+    const auto ur = [&](int k) { return recurrent_input(u, b_hh, r, with_state, 3 * H, k); };
     const float previous = r < with_state ? h_prev[r * H + j] : 0.0f;
-    const auto unit = math::gru_forward(pr[j], pr[H + j], pr[2 * H + j], ur[j], ur[H + j],
-                                        ur[2 * H + j], previous);
+    const float u_n = ur(2 * H + j);
+    const auto unit =
+        math::gru_forward(pr[j], pr[H + j], pr[2 * H + j], ur(j), ur(H + j), u_n, previous);
     float* kr = keep + r * 4 * H;
     kr[j] = unit.r;
     kr[H + j] = unit.z;
     kr[2 * H + j] = unit.n;
-    kr[3 * H + j] = ur[2 * H + j];
+    kr[3 * H + j] = u_n;
     h[r * H + j] = unit.h;
   });
 }
 
-__global__ void rnn_forward_kernel(int rows, int H, const float* __restrict__ p,
-                                   const float* __restrict__ u, float* __restrict__ h) {
-  grid_stride(static_cast<long long>(rows) * H,
-              [&](long long k) { h[k] = math::rnn_forward(p[k] + u[k]); });
+__global__ void rnn_forward_kernel(int rows, int with_state, int H, const float* __restrict__ p,
+                                   const float* __restrict__ u, const float* __restrict__ b_hh,
+                                   float* __restrict__ h) {
+  for_each_unit(rows, H, [&](long long r, int j) {
+    h[r * H + j] = math::rnn_forward(p[r * H + j] + recurrent_input(u, b_hh, r, with_state, H, j));
+  });
 }
 
 __global__ void lstm_backward_kernel(int rows, int with_state, int H,
@@ -115,22 +125,25 @@ long long units(int rows, int H) {
 }  // namespace
 
 void lstm_forward_step(int rows, int with_state, int H, const float* p, const float* u,
-                       const float* c_prev, float* keep, float* c, float* h, cudaStream_t stream) {
-  lstm_forward_kernel<<<blocks_for(units(rows, H)), kThreads, 0, stream>>>(rows, with_state, H, p,
-                                                                           u, c_prev, keep, c, h);
+                       const float* b_hh, const float* c_prev, float* keep, float* c, float* h,
+                       cudaStream_t stream) {
+  lstm_forward_kernel<<<blocks_for(units(rows, H)), kThreads, 0, stream>>>(
+      rows, with_state, H, p, u, b_hh, c_prev, keep, c, h);
   CHECK_CUDA(cudaGetLastError());
 }
 
 void gru_forward_step(int rows, int with_state, int H, const float* p, const float* u,
-                      const float* h_prev, float* keep, float* h, cudaStream_t stream) {
+                      const float* b_hh, const float* h_prev, float* keep, float* h,
+                      cudaStream_t stream) {
   gru_forward_kernel<<<blocks_for(units(rows, H)), kThreads, 0, stream>>>(rows, with_state, H, p, u,
-                                                                          h_prev, keep, h);
+                                                                          b_hh, h_prev, keep, h);
   CHECK_CUDA(cudaGetLastError());
 }
 
-void rnn_forward_step(int rows, int H, const float* p, const float* u, float* h,
-                      cudaStream_t stream) {
-  rnn_forward_kernel<<<blocks_for(units(rows, H)), kThreads, 0, stream>>>(rows, H, p, u, h);
+void rnn_forward_step(int rows, int with_state, int H, const float* p, const float* u,
+                      const float* b_hh, float* h, cudaStream_t stream) {
+  rnn_forward_kernel<<<blocks_for(units(rows, H)), kThreads, 0, stream>>>(rows, with_state, H, p, u,
+                                                                          b_hh, h);
   CHECK_CUDA(cudaGetLastError());
 }
 
