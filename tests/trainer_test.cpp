@@ -241,6 +241,15 @@ TEST(EngineEval, ReportMatchesTheTrainersTestReport) {
                         dir.file("run/best.h5") + " --data " + dir.file("nope"));
   EXPECT_EQ(missing.exit_code, 1);
   EXPECT_NE(missing.output.find("nope/manifest.json"), std::string::npos) << missing.output;
+  const auto no_gpu =
+      test::run_command(std::string(ENGINE_BINARY_DIR "/engine/engine_eval --checkpoint ") +
+                        dir.file("run/best.h5") + " --data " + data + " --device cuda");
+  if (no_gpu.exit_code != 0) {  // where a GPU is present it evaluates; here it must say why not
+    EXPECT_EQ(no_gpu.exit_code, 1);
+    EXPECT_NE(no_gpu.output.find("--device cuda: "), std::string::npos) << no_gpu.output;
+  } else {
+    EXPECT_NE(no_gpu.output.find("macro_avg"), std::string::npos) << no_gpu.output;
+  }
 }
 
 }  // namespace

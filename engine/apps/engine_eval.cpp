@@ -1,13 +1,15 @@
 // engine_eval: evaluates a checkpoint on a split of a dataset: accuracy, per-class precision /
 // recall / F1 / support, macro and weighted averages and the confusion matrix, as tables and
 // JSON (--out DIR/report.json; the report has a top-level "accuracy"), plus the plots and
-// report.html of tracking/report.h.
+// report.html of tracking/report.h. --device cuda evaluates on the GPU (the trainer's device
+// path: same model, same results within float rounding).
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <filesystem>
 
 #include "engine/checkpoint.h"
 #include "engine/evaluate.h"
+#include "engine/model_runner.h"
 #include "io/atomic_file.h"
 #include "io/dataset.h"
 #include "tracking/report.h"
@@ -17,6 +19,7 @@ int main(int argc, char** argv) {
   std::string checkpoint_path, data, split = "test", out;
   std::size_t batch_size = 128;
   int threads = 1;
+  std::string device = "cpu";
   app.add_option("--checkpoint", checkpoint_path, "Checkpoint (.h5) from engine_train")
       ->required()
       ->check(CLI::ExistingFile);
@@ -28,8 +31,15 @@ int main(int argc, char** argv) {
   app.add_option("--batch-size", batch_size, "Examples per forward pass")->capture_default_str();
   app.add_option("--threads", threads, "CPU threads (each evaluates a slice of every batch)")
       ->capture_default_str();
+  app.add_option("--device", device, "cpu or cuda")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"cpu", "cuda"}));
   CLI11_PARSE(app, argc, argv);
   try {
+    engine::TrainConfig runtime;  // what picks the runner: device and threads
+    runtime.device = device;
+    runtime.threads = threads;
+    engine::check_device(runtime);
     const engine::Checkpoint checkpoint = engine::load_checkpoint(checkpoint_path);
     const auto dataset = engine::io::DatasetInfo::load(data);
     if (dataset.vocab_size != checkpoint.model_config.vocab_size ||
@@ -42,12 +52,14 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "warning: %s is not the dataset the checkpoint was trained on\n",
                    data.c_str());
     }
-    engine::ReplicatedModel model(checkpoint.model_config, threads);
-    engine::load_parameters(checkpoint, model.primary());
-    model.sync();
+    const auto single = engine::comm::make_single_process();
+    const auto runner = engine::make_model_runner(runtime, checkpoint.model_config, *single,
+                                                  [](const std::string&) {});
+    engine::load_parameters(checkpoint, runner->host_model());
+    runner->push();
     const auto split_data =
         std::make_shared<const engine::io::SplitData>(engine::io::load_split(dataset, split));
-    const auto result = engine::evaluate_split(model, split_data, batch_size);
+    const auto result = engine::evaluate_split(*runner, split_data, batch_size);
     std::printf("%s split of %s, checkpoint %s\n%s", split.c_str(), data.c_str(),
                 checkpoint_path.c_str(), result.confusion.table(checkpoint.class_names).c_str());
     std::printf("loss %.4f\n", result.loss);
