@@ -281,6 +281,10 @@ TrainOutcome train(const TrainConfig& cfg, const LogFunction& info, const LogFun
       placement += (r ? ", " : "") + std::to_string(r) + "@" + hosts[r];
     info("[train] " + world.name() + " (rank@host/local: " + placement + "); " +
          runner->describe());
+    if (cfg.device == "cuda" && cfg.threads > 1) {
+      warn("[train] --threads " + std::to_string(cfg.threads) +
+           " is a CPU option: with --device cuda each rank drives one GPU (mpirun -np N for more)");
+    }
     info("[train] configuration:\n" + cfg.to_yaml());
     info("[train] model: " + std::to_string(model.parameters().size()) + " parameters; " +
          std::to_string(train_data->size()) + " training examples, " +
