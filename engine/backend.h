@@ -112,6 +112,10 @@ class Backend {
   virtual void copy_rows(float* destination, int destination_stride, const float* source,
                          int source_stride, int rows, int width) = 0;
   virtual void synchronize() = 0;
+  // Device-side timing: mark(k) records the point the work queued so far reaches (slot k < 4);
+  // seconds_between(a, b) waits for mark b and returns how long the device took from a to b.
+  virtual void mark(int slot) = 0;
+  virtual double seconds_between(int first, int second) = 0;
   // The queue the backend's work runs on (a cudaStream_t on CUDA), for a communicator to order
   // itself after; null on the CPU.
   virtual void* native_stream() const { return nullptr; }

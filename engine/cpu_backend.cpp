@@ -1,6 +1,8 @@
 #include "engine/cpu_backend.h"
 
 #include <algorithm>
+#include <array>
+#include <chrono>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -64,6 +66,13 @@ class CpuBackend final : public Backend {
     }
   }
   void synchronize() override {}
+  // Work here is done when it is called, so the marks are wall-clock times.
+  void mark(int slot) override { marks_.at(static_cast<std::size_t>(slot)) = Clock::now(); }
+  double seconds_between(int first, int second) override {
+    return std::chrono::duration<double>(marks_.at(static_cast<std::size_t>(second)) -
+                                         marks_.at(static_cast<std::size_t>(first)))
+        .count();
+  }
 
   void gemm(Transpose trans_a, Transpose trans_b, int m, int n, int k, float alpha, const float* a,
             int lda, const float* b, int ldb, float beta, float* c, int ldc) override {
@@ -332,7 +341,9 @@ class CpuBackend final : public Backend {
     }
   }
 
+  using Clock = std::chrono::steady_clock;
   Precision precision_;
+  std::array<Clock::time_point, 4> marks_{};
   std::vector<float> zeros_;
   std::vector<float> u_row_;  // one row's recurrent pre-activation (product + b_hh)
   std::vector<float> half_a_, half_b_;

@@ -3,6 +3,7 @@
 #include <cublas_v2.h>
 #include <cuda_runtime.h>
 
+#include <array>
 #include <cstdio>
 #include <vector>
 
@@ -39,12 +40,14 @@ class CudaBackend final : public Backend {
     // Default math: fp32 GEMMs stay fp32 (TF32 is never enabled), so the GPU reproduces the CPU
     // within float rounding, and fp16 operands run on tensor cores.
     CHECK_CUBLAS(cublasSetMathMode(blas_, CUBLAS_DEFAULT_MATH));
+    for (cudaEvent_t& event : marks_) CHECK_CUDA(cudaEventCreate(&event));
     flag_ = static_cast<int*>(allocator_.allocate(sizeof(int)));
     partials_ = static_cast<double*>(allocator_.allocate(cuda::kNormBlocks * sizeof(double)));
   }
   ~CudaBackend() override {
     cudaStreamSynchronize(stream_);
     if (dnn_ != nullptr) cudnnDestroy(dnn_);
+    for (cudaEvent_t event : marks_) cudaEventDestroy(event);
     cublasDestroy(blas_);
     allocator_.release(flag_);
     allocator_.release(partials_);
@@ -95,6 +98,16 @@ class CudaBackend final : public Backend {
         width * sizeof(float), static_cast<std::size_t>(rows), cudaMemcpyDeviceToDevice, stream_));
   }
   void synchronize() override { CHECK_CUDA(cudaStreamSynchronize(stream_)); }
+  void mark(int slot) override {
+    CHECK_CUDA(cudaEventRecord(marks_.at(static_cast<std::size_t>(slot)), stream_));
+  }
+  double seconds_between(int first, int second) override {
+    cudaEvent_t end = marks_.at(static_cast<std::size_t>(second));
+    CHECK_CUDA(cudaEventSynchronize(end));
+    float ms = 0;
+    CHECK_CUDA(cudaEventElapsedTime(&ms, marks_.at(static_cast<std::size_t>(first)), end));
+    return ms / 1000.0;
+  }
   void* native_stream() const override { return stream_; }
 
   // Row-major C = op(A) op(B) is column-major C^T = op(B)^T op(A)^T: cuBLAS gets B first.
@@ -268,6 +281,7 @@ class CudaBackend final : public Backend {
   cudaStream_t stream_ = nullptr;
   cublasHandle_t blas_ = nullptr;
   cudnnHandle_t dnn_ = nullptr;  // made on the first cuDNN layer
+  std::array<cudaEvent_t, 4> marks_{};
   int* flag_ = nullptr;
   double* partials_ = nullptr;
   HalfScratch half_a_, half_b_;

@@ -1,7 +1,6 @@
 #include "engine/device_model.h"
 
 #include <algorithm>
-#include <chrono>
 #include <numeric>
 #include <stdexcept>
 #include <utility>
@@ -110,23 +109,26 @@ void DeviceModel::zero_grads() {
 }
 
 StepResult DeviceModel::evaluate(const io::Batch& batch) {
-  return forward(batch, false);
+  if (batch.rows == 0) return {};
+  forward(batch, false);
+  return collect(batch);
 }
 
 StepResult DeviceModel::train_step(const io::Batch& batch, std::uint64_t dropout_seed,
                                    std::uint64_t dropout_step) {
   dropout_seed_ = dropout_seed;
   dropout_step_ = dropout_step;
-  using Clock = std::chrono::steady_clock;
-  const auto begin = Clock::now();
-  StepResult result = forward(batch, true);  // waits for the losses: the forward time is real
-  const auto forward_end = Clock::now();
-  if (result.rows > 0) {
-    backward();
-    backend_.synchronize();
-  }
-  result.forward_seconds = std::chrono::duration<double>(forward_end - begin).count();
-  result.backward_seconds = std::chrono::duration<double>(Clock::now() - forward_end).count();
+  if (batch.rows == 0) return {};
+  // Forward and backward are queued back to back (one wait, at the end, for the losses); the
+  // device's own marks say how long each took.
+  backend_.mark(0);
+  forward(batch, true);
+  backend_.mark(1);
+  backward();
+  backend_.mark(2);
+  StepResult result = collect(batch);
+  result.forward_seconds = backend_.seconds_between(0, 1);
+  result.backward_seconds = backend_.seconds_between(1, 2);
   return result;
 }
 
@@ -340,11 +342,8 @@ void DeviceModel::recurrent_backward(int layer, int direction, const float* x, i
                 value(p.w_ih), input_width, 0.0f, dx, input_width);
 }
 
-StepResult DeviceModel::forward(const io::Batch& batch, bool training) {
+void DeviceModel::forward(const io::Batch& batch, bool training) {
   training_ = training;
-  StepResult result;
-  result.rows = static_cast<std::int64_t>(batch.rows);
-  if (batch.rows == 0) return result;
   const ModelConfig& c = config();
   layout_ = PackedLayout::from_lengths(batch.lengths);
   stage_indices(batch, training);
@@ -400,7 +399,12 @@ StepResult DeviceModel::forward(const io::Batch& batch, bool training) {
                         c.class_weights.empty() ? nullptr : class_weights_.data(),
                         c.label_smoothing, loss_scale_, losses_.ensure(B), predictions_.ensure(B),
                         training ? d_logits_.ensure(B * K) : nullptr);
+}
 
+StepResult DeviceModel::collect(const io::Batch& batch) {
+  const auto B = sz(layout_.sequences());
+  StepResult result;
+  result.rows = static_cast<std::int64_t>(batch.rows);
   std::vector<float> losses(B);
   std::vector<std::int32_t> predicted(B);
   backend_.download(losses.data(), losses_.data(), B * sizeof(float));

@@ -67,7 +67,10 @@ class DeviceModel {
     DeviceBuffer<float> outputs, keep, cells;
   };
 
-  StepResult forward(const io::Batch& batch, bool training);
+  // Queues the forward pass (batch.rows > 0); collect() waits for it and reads the losses and
+  // predictions back.
+  void forward(const io::Batch& batch, bool training);
+  StepResult collect(const io::Batch& batch);
   void backward();
   void stage_indices(const io::Batch& batch, bool training);
   void recurrent_forward(int layer, int direction, const float* x, int input_width);

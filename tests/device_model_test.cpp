@@ -43,6 +43,8 @@ TEST_P(DeviceModelParity, MatchesTheCpuModel) {
     const StepResult want = reference.train_step(batch, 11, static_cast<std::uint64_t>(round));
     const StepResult got = device.train_step(batch, 11, static_cast<std::uint64_t>(round));
     EXPECT_EQ(got.rows, want.rows);
+    EXPECT_GT(got.forward_seconds, 0.0);  // the backend's marks time each pass
+    EXPECT_GT(got.backward_seconds, 0.0);
     EXPECT_EQ(got.predictions, want.predictions);
     EXPECT_EQ(got.correct, want.correct);
     EXPECT_NEAR(got.loss_sum, want.loss_sum, 1e-5 * std::fabs(want.loss_sum));
