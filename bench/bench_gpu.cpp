@@ -47,23 +47,15 @@ double median(std::vector<double> v) {
 
 int main(int argc, char** argv) {
   CLI::App app{"Time CUDA training steps on synthetic batches."};
-  engine::TrainConfig shape;
-  int batch_size = 64, seq_len = 64, steps = 20, warmup = 5, repeats = 5, vocab = 20000;
+  engine::bench::Workload workload;
+  auto& [shape, batch_size, seq_len, var_len, vocab] = workload;
+  int steps = 20, warmup = 5, repeats = 5;
   int device = 0;
-  bool var_len = false;
+  engine::bench::add_workload_options(app, workload);
   std::vector<std::string> impls = {"custom"};
-  app.add_option("--cell", shape.cell)->capture_default_str();
-  app.add_option("--embed", shape.embed)->capture_default_str();
-  app.add_option("--hidden", shape.hidden)->capture_default_str();
-  app.add_option("--layers", shape.layers)->capture_default_str();
-  app.add_flag("--bidirectional", shape.bidirectional);
-  app.add_option("--batch-size", batch_size)->capture_default_str();
-  app.add_option("--seq-len", seq_len)->capture_default_str();
-  app.add_flag("--var-len", var_len, "Lengths uniform in [8, seq-len]");
   app.add_option("--steps", steps, "Timed steps per repeat")->capture_default_str();
   app.add_option("--warmup", warmup, "Untimed steps first")->capture_default_str();
   app.add_option("--repeats", repeats, "Timed repeats (median and spread)")->capture_default_str();
-  app.add_option("--vocab", vocab)->capture_default_str();
   app.add_option("--device", device, "CUDA device index")->capture_default_str();
   app.add_option("--precision", shape.precision)
       ->check(CLI::IsMember({"fp32", "fp16"}))

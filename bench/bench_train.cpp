@@ -17,24 +17,16 @@
 
 int main(int argc, char** argv) {
   CLI::App app{"Time engine training or inference steps on synthetic batches."};
-  engine::TrainConfig shape;  // the model options, spelled and checked as engine_train's
+  engine::bench::Workload workload;
+  auto& [shape, batch_size, seq_len, var_len, vocab] = workload;
   std::string mode = "train";
   std::string runner_kind = "cpu";
-  int batch_size = 64, seq_len = 64, steps = 20, warmup = 3, vocab = 20000;
-  bool var_len = false;
+  int steps = 20, warmup = 3;
   app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);  // later flags win
-  app.add_option("--cell", shape.cell)->capture_default_str();
-  app.add_option("--embed", shape.embed)->capture_default_str();
-  app.add_option("--hidden", shape.hidden)->capture_default_str();
-  app.add_option("--layers", shape.layers)->capture_default_str();
-  app.add_flag("--bidirectional", shape.bidirectional);
-  app.add_option("--batch-size", batch_size)->capture_default_str();
-  app.add_option("--seq-len", seq_len)->capture_default_str();
-  app.add_flag("--var-len", var_len, "Lengths uniform in [8, seq-len]");
+  engine::bench::add_workload_options(app, workload);
   app.add_option("--threads", shape.threads)->capture_default_str();
   app.add_option("--steps", steps, "Timed steps")->capture_default_str();
   app.add_option("--warmup", warmup, "Untimed steps first")->capture_default_str();
-  app.add_option("--vocab", vocab)->capture_default_str();
   app.add_option("--runner", runner_kind,
                  "cpu (what --device cpu trains with) or device (the --device cuda step on the CPU "
                  "backend)")

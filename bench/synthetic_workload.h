@@ -2,12 +2,37 @@
 // GPU (bench_gpu) step benchmarks so their figures are comparable.
 #pragma once
 
+#include <CLI/CLI.hpp>
 #include <random>
 
 #include "engine/model_config.h"
+#include "engine/train_config.h"
 #include "io/loader.h"
 
 namespace engine::bench {
+
+// What a synthetic workload is: the model's shape (spelled and checked as engine_train's) and
+// the batches fed to it.
+struct Workload {
+  TrainConfig shape;
+  int batch_size = 64;
+  int seq_len = 64;
+  bool var_len = false;
+  int vocab = 20000;
+};
+
+// The options both step benchmarks take for it.
+inline void add_workload_options(CLI::App& app, Workload& w) {
+  app.add_option("--cell", w.shape.cell)->capture_default_str();
+  app.add_option("--embed", w.shape.embed)->capture_default_str();
+  app.add_option("--hidden", w.shape.hidden)->capture_default_str();
+  app.add_option("--layers", w.shape.layers)->capture_default_str();
+  app.add_flag("--bidirectional", w.shape.bidirectional);
+  app.add_option("--batch-size", w.batch_size)->capture_default_str();
+  app.add_option("--seq-len", w.seq_len)->capture_default_str();
+  app.add_flag("--var-len", w.var_len, "Lengths uniform in [8, seq-len]");
+  app.add_option("--vocab", w.vocab)->capture_default_str();
+}
 
 // Tokens uniform in [2, vocab), labels in [0, 4); lengths seq_len, or uniform in [8, seq_len].
 inline io::Batch make_batch(std::mt19937& rng, int batch_size, int seq_len, bool var_len,
