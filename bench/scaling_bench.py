@@ -12,13 +12,17 @@ NVLink-class inside a node is taken as free), alpha = 10 us per ring hop. Withou
 efficiency is t_c / (t_c + t_ar). With overlap, as the engine buckets (CPU: a communication
 thread; GPU: NCCL's stream), only the gradients final before backward ends can hide: the
 classifier's and the recurrent layers' (1.3 MiB), behind the rest of backward (taken as 2/3 of
-t_c); the embedding's (10 MiB) is final only at the very end, so its reduction is always
-exposed: t_c / (t_c + t_ar(embedding) + max(0, t_ar(rest) - 2/3 t_c)). Weak scaling: the
-per-rank batch stays fixed.
+t_c); the embedding's is final only at the very end, so its reduction is always exposed. On the
+CPU path the engine sums only the embedding rows some rank touched (comm/touched_rows.h), so the
+exposed part is that fraction of the 10 MiB, measured here on this dataset for nodes x 8 ranks
+of --batch-size sequences (random batches, averaged): t_c / (t_c + t_ar(touched embedding rows)
++ max(0, t_ar(rest) - 2/3 t_c)). Weak scaling: the per-rank batch stays fixed.
 
 Usage: /usr/bin/python3 bench/scaling_bench.py [--steps 40] [--gpu-step-ms 5]
 """
 import argparse
+import glob
+import random
 import os
 import re
 import shutil
@@ -40,6 +44,23 @@ def run(cmd):
     if out.returncode != 0:
         sys.exit(f"failed: {' '.join(cmd)}\n{out.stdout}\n{out.stderr}")
     return {k: float(v) for k, v in re.findall(r"(\w+)=([\d.]+)", out.stdout + out.stderr)}
+
+
+def touched_fraction(dataset, vocab, sequences, samples=20):
+    """Mean fraction of the vocabulary's rows that `sequences` random training examples touch."""
+    import h5py
+    import numpy as np
+    docs = []
+    for shard in sorted(glob.glob(os.path.join(dataset, "train", "*.h5"))):
+        with h5py.File(shard, "r") as f:
+            tokens, offsets = f["tokens"][:], f["offsets"][:]
+            docs += [tokens[offsets[i]:offsets[i + 1]] for i in range(len(offsets) - 1)]
+    rng = random.Random(1)
+    fractions = []
+    for _ in range(samples):
+        picked = [docs[rng.randrange(len(docs))] for _ in range(sequences)]
+        fractions.append(len(np.unique(np.concatenate(picked))) / vocab)
+    return sum(fractions) / len(fractions)
 
 
 def main():
@@ -81,7 +102,11 @@ def main():
                   f"bare MPI_Allreduce {r['bare_ms']:.2f} ms ({r['bare_busbw_gbs']:.2f} GB/s busbw)")
 
         grad_bytes = 11.3 * 2**20
-        embedding_bytes = 20000 * 128 * 4  # the last bucket: final only when backward ends
+        embedding_bytes = 20000 * 128 * 4  # final only when backward ends
+        touched = {nodes: touched_fraction(f"{work}/ds", 20000, nodes * 8 * a.batch_size)
+                   for nodes in (1, 2, 4, 8, 16, 32, 64)}
+        print("embedding rows touched per step (nodes x 8 ranks x {} sequences): ".format(a.batch_size) +
+              ", ".join(f"{n}: {100 * f:.0f}%" for n, f in touched.items()))
         for label, t_c in (("measured CPU step", step_ms_single / 1e3),) + \
                 (((f"assumed GPU step {a.gpu_step_ms} ms", a.gpu_step_ms / 1e3),) if a.gpu_step_ms else ()):
             print(f"projection ({label}: t_c = {1e3 * t_c:.1f} ms; gradients {grad_bytes / 2**20:.1f} MiB; alpha 10 us/hop):")
@@ -93,7 +118,8 @@ def main():
                     def ring(size):
                         return 0.0 if n == 1 else 2 * (n - 1) / n * size / (gbps * 1e9 / 8) + 2 * (n - 1) * 10e-6
                     plain = t_c / (t_c + ring(grad_bytes))
-                    exposed = ring(embedding_bytes) + max(0.0, ring(grad_bytes - embedding_bytes) - 2 / 3 * t_c)
+                    exposed = ring(touched[nodes] * embedding_bytes) + \
+                        max(0.0, ring(grad_bytes - embedding_bytes) - 2 / 3 * t_c)
                     overlapped = t_c / (t_c + exposed)
                     cells.append(f"{100 * plain:5.1f}% / {100 * overlapped:5.1f}%")
                 print(f"  {nodes:>5}          | " + " | ".join(f"{c:>30}" for c in cells))

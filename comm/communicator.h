@@ -27,6 +27,8 @@ class Communicator {
   virtual void allreduce_sum(std::span<double> values) = 0;
   virtual void allreduce_sum(std::span<std::int64_t> values) = 0;
   virtual void allreduce_max(std::span<std::int64_t> values) = 0;
+  // In-place bitwise OR over all ranks, of host memory in every communicator (small bitmaps).
+  virtual void allreduce_or(std::span<std::uint64_t> bits) = 0;
   // An allreduce_sum whose result is needed only after finish_allreduces(): a device
   // communicator (NCCL) queues it behind the compute already queued and returns at once, so it
   // overlaps what is queued next; here it simply sums now.

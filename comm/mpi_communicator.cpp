@@ -63,6 +63,9 @@ class MpiCommunicator final : public Communicator {
   void allreduce_max(std::span<std::int64_t> v) override {
     reduce(v.data(), v.size(), MPI_INT64_T, MPI_MAX);
   }
+  void allreduce_or(std::span<std::uint64_t> bits) override {
+    reduce(bits.data(), bits.size(), MPI_UINT64_T, MPI_BOR);
+  }
   void broadcast(std::span<char> bytes, int root) override {
     for (std::size_t at = 0; at < bytes.size(); at += kChunk) {
       const auto count = static_cast<int>(std::min(kChunk, bytes.size() - at));

@@ -59,6 +59,7 @@ class NcclCommunicator final : public Communicator {
   void allreduce_max(std::span<std::int64_t> v) override {
     reduce(v.data(), v.size(), ncclInt64, ncclMax);
   }
+  void allreduce_or(std::span<std::uint64_t> bits) override { host_.allreduce_or(bits); }
   void broadcast(std::span<char> bytes, int root) override {
     after_compute();
     CHECK_NCCL(

@@ -26,6 +26,7 @@ class SingleProcess final : public Communicator {
   void allreduce_sum(std::span<double>) override {}
   void allreduce_sum(std::span<std::int64_t>) override {}
   void allreduce_max(std::span<std::int64_t>) override {}
+  void allreduce_or(std::span<std::uint64_t>) override {}
   void broadcast(std::span<char>, int) override {}
   std::vector<std::string> gather(const std::string& value, int) override { return {value}; }
   void barrier() override {}

@@ -132,6 +132,9 @@ class Backend {
   // Model pieces.
   virtual void gather_rows(const std::int32_t* ids, int rows, int width, const float* table,
                            float* out) = 0;
+  // out[ids[r]] = source[r] (writes rows back where gather_rows read them).
+  virtual void scatter_rows(const std::int32_t* ids, int rows, int width, const float* source,
+                            float* out) = 0;
   // out[r] = source[previous[r]], or zeros where previous[r] < 0 (each packed row's previous
   // state, for dW_hh as one GEMM).
   virtual void gather_previous(const std::int32_t* previous, int rows, int width,

@@ -117,6 +117,14 @@ class CpuBackend final : public Backend {
       std::copy(row, row + w, out + at(static_cast<std::size_t>(r), w));
     }
   }
+  void scatter_rows(const std::int32_t* ids, int rows, int width, const float* source,
+                    float* out) override {
+    const auto w = static_cast<std::size_t>(width);
+    for (int r = 0; r < rows; ++r) {
+      const float* from = source + at(static_cast<std::size_t>(r), w);
+      std::copy(from, from + w, out + at(static_cast<std::size_t>(ids[r]), w));
+    }
+  }
   void gather_previous(const std::int32_t* previous, int rows, int width, const float* source,
                        float* out) override {
     const auto w = static_cast<std::size_t>(width);

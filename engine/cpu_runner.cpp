@@ -6,7 +6,9 @@ CpuRunner::CpuRunner(const ModelConfig& model_config, const OptimizerConfig& opt
                      int threads, double allreduce_bucket_mb, comm::Communicator& world,
                      const std::function<void(const std::string&)>& info)
     : replicas_(model_config, threads),
-      optimizer_(optimizer_config, replicas_.primary().parameters().size()) {
+      optimizer_(optimizer_config, replicas_.primary().parameters().size()),
+      embedding_floats_(replicas_.primary().parameters().slice("embedding.weight").size),
+      touched_(static_cast<std::size_t>(model_config.vocab_size)) {
   if (world.size() == 1 || threads != 1 || allreduce_bucket_mb <= 0) return;
   std::int64_t unable = world.threads_can_communicate() ? 0 : 1;  // every rank must be able
   world.allreduce_max(std::span<std::int64_t>(&unable, 1));
@@ -28,10 +30,18 @@ std::string CpuRunner::describe() const {
 StepResult CpuRunner::train_step(const io::Batch& batch, std::uint64_t dropout_seed,
                                  std::uint64_t dropout_step, bool last_of_step) {
   Model& model = replicas_.primary();
-  // The last micro-batch of the step finishes the gradients: reduce them as they are done.
+  for (std::size_t r = 0; r < batch.rows; ++r) {
+    const std::int32_t* tokens = batch.tokens.data() + r * batch.max_len;
+    for (std::int32_t t = 0; t < batch.lengths[r]; ++t)
+      touched_.touch(static_cast<std::size_t>(tokens[t]));
+  }
+  // The last micro-batch of the step finishes the gradients: reduce the layers above the
+  // embedding as they are done (the arena's offsets shifted past the embedding).
   if (buckets_ && last_of_step) {
-    buckets_->start(model.parameters().grads());
-    model.set_grads_ready([this](std::size_t offset) { buckets_->ready_from(offset); });
+    buckets_->start(model.parameters().grads().subspan(embedding_floats_));
+    model.set_grads_ready([this](std::size_t offset) {
+      buckets_->ready_from(offset > embedding_floats_ ? offset - embedding_floats_ : 0);
+    });
     overlapped_ = true;
   }
   grads_zero_ = false;
@@ -41,12 +51,17 @@ StepResult CpuRunner::train_step(const io::Batch& batch, std::uint64_t dropout_s
 }
 
 ModelRunner::Buckets CpuRunner::reduce_gradients(comm::Communicator& world) {
+  const auto grads = replicas_.primary().parameters().grads();
+  Buckets buckets;
   if (overlapped_) {
     overlapped_ = false;
-    return buckets_->finish();
+    buckets = buckets_->finish();
+  } else {
+    world.allreduce_sum(grads.subspan(embedding_floats_));
   }
-  world.allreduce_sum(replicas_.primary().parameters().grads());
-  return {};
+  touched_.allreduce_sum(world, grads.first(embedding_floats_),
+                         static_cast<std::size_t>(replicas_.primary().config().embed));
+  return buckets;
 }
 
 ModelRunner::Update CpuRunner::update(std::int64_t rows, double clip_norm, float lr) {

@@ -1,10 +1,13 @@
 // The CPU ModelRunner (engine/model_runner.h): --threads model replicas, the host optimizer,
-// and with several ranks the gradient allreduce in buckets on a communication thread while
-// backward runs (when the MPI lets threads communicate and --allreduce-bucket-mb > 0).
+// and with several ranks the gradient allreduce: the layers above the embedding in buckets on a
+// communication thread while backward runs (when the MPI lets threads communicate and
+// --allreduce-bucket-mb > 0), then the embedding's gradient, final last, summed over only the
+// rows some rank's batches touched (comm/touched_rows.h; equal to a dense sum).
 #pragma once
 
 #include <memory>
 
+#include "comm/touched_rows.h"
 #include "engine/model_runner.h"
 #include "engine/replicated_model.h"
 
@@ -39,8 +42,10 @@ class CpuRunner final : public ModelRunner {
   ReplicatedModel replicas_;
   Optimizer optimizer_;
   std::unique_ptr<comm::BucketedAllreduce> buckets_;
-  bool overlapped_ = false;  // this step's gradients are being reduced in buckets
-  bool grads_zero_ = false;  // the gradient arena holds zeros
+  bool overlapped_ = false;       // this step's gradients are being reduced in buckets
+  bool grads_zero_ = false;       // the gradient arena holds zeros
+  std::size_t embedding_floats_;  // the embedding's gradient: arena [0, embedding_floats_)
+  comm::TouchedRows touched_;     // its rows this step's batches used
 };
 
 }  // namespace engine

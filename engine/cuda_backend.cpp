@@ -148,6 +148,10 @@ class CudaBackend final : public Backend {
                    float* out) override {
     cuda::gather_rows(ids, rows, width, table, out, stream_);
   }
+  void scatter_rows(const std::int32_t* ids, int rows, int width, const float* source,
+                    float* out) override {
+    cuda::scatter_rows(ids, rows, width, source, out, stream_);
+  }
   void gather_previous(const std::int32_t* previous, int rows, int width, const float* source,
                        float* out) override {
     cuda::gather_previous(previous, rows, width, source, out, stream_);

@@ -14,6 +14,10 @@ DeviceRunner::DeviceRunner(const ModelConfig& model_config, const OptimizerConfi
       host_optimizer_(optimizer_config, model_.size()),
       first_(*backend_),
       second_(*backend_),
+      embedding_floats_(model_.host().parameters().slice("embedding.weight").size),
+      touched_(static_cast<std::size_t>(model_config.vocab_size)),
+      touched_ids_(*backend_),
+      touched_rows_(*backend_),
       device_comm_(std::move(device_comm)),
       fused_recurrent_(fused_recurrent) {
   first_.ensure(model_.size());
@@ -56,16 +60,22 @@ void DeviceRunner::pull() {
 StepResult DeviceRunner::train_step(const io::Batch& batch, std::uint64_t dropout_seed,
                                     std::uint64_t dropout_step, bool last_of_step) {
   model_.set_loss_scale(scaler_ ? scaler_->scale() : 1.0f);
+  for (std::size_t r = 0; r < batch.rows; ++r) {
+    const std::int32_t* tokens = batch.tokens.data() + r * batch.max_len;
+    for (std::int32_t t = 0; t < batch.lengths[r]; ++t)
+      touched_.touch(static_cast<std::size_t>(tokens[t]));
+  }
   if (!device_comm_ || bucket_floats_ == 0 || !last_of_step)
     return model_.train_step(batch, dropout_seed, dropout_step);
-  // The last micro-batch finishes the gradients: start reducing them as backward goes down.
+  // The last micro-batch finishes the gradients: start reducing the layers above the embedding
+  // as backward goes down (the embedding's touched rows follow in reduce_gradients).
   overlapped_ = true;
   unsent_end_ = model_.size();
   model_.set_grads_ready([this](std::size_t offset) {
-    if (unsent_end_ - offset < bucket_floats_) return;
-    device_comm_->start_allreduce_sum(
-        std::span<float>(model_.grads() + offset, unsent_end_ - offset));
-    unsent_end_ = offset;
+    const std::size_t from = std::max(offset, embedding_floats_);
+    if (unsent_end_ <= from || unsent_end_ - from < bucket_floats_) return;
+    device_comm_->start_allreduce_sum(std::span<float>(model_.grads() + from, unsent_end_ - from));
+    unsent_end_ = from;
   });
   StepResult result = model_.train_step(batch, dropout_seed, dropout_step);
   model_.set_grads_ready({});
@@ -76,9 +86,13 @@ ModelRunner::Buckets DeviceRunner::reduce_gradients(comm::Communicator& world) {
   if (world.size() == 1) return {};
   if (device_comm_) {
     const std::size_t end = overlapped_ ? unsent_end_ : model_.size();
-    if (end > 0) device_comm_->start_allreduce_sum(std::span<float>(model_.grads(), end));
+    if (end > embedding_floats_) {
+      device_comm_->start_allreduce_sum(
+          std::span<float>(model_.grads() + embedding_floats_, end - embedding_floats_));
+    }
     device_comm_->finish_allreduces();
     overlapped_ = false;
+    reduce_embedding();
     return {};
   }
   staging_.resize(model_.size());
@@ -86,6 +100,26 @@ ModelRunner::Buckets DeviceRunner::reduce_gradients(comm::Communicator& world) {
   world.allreduce_sum(std::span<float>(staging_));
   backend_->upload(model_.grads(), staging_.data(), staging_.size() * sizeof(float));
   return {};
+}
+
+// The embedding's gradient over only the rows some rank touched (comm/touched_rows.h): gathered
+// into a packed buffer on the device, summed there, written back.
+void DeviceRunner::reduce_embedding() {
+  const std::vector<std::int32_t> rows = touched_.agree(*device_comm_);
+  const auto width = static_cast<std::size_t>(model_.config().embed);
+  float* embedding = model_.grads();  // the arena's first tensor
+  if (comm::TouchedRows::dense(rows.size(), embedding_floats_ / width)) {
+    device_comm_->allreduce_sum(std::span<float>(embedding, embedding_floats_));
+    return;
+  }
+  if (rows.empty()) return;
+  const int count = static_cast<int>(rows.size());
+  std::int32_t* ids = touched_ids_.ensure(rows.size());
+  float* packed = touched_rows_.ensure(rows.size() * width);
+  backend_->upload(ids, rows.data(), rows.size() * sizeof(std::int32_t));
+  backend_->gather_rows(ids, count, static_cast<int>(width), embedding, packed);
+  device_comm_->allreduce_sum(std::span<float>(packed, rows.size() * width));
+  backend_->scatter_rows(ids, count, static_cast<int>(width), packed, embedding);
 }
 
 ModelRunner::Update DeviceRunner::update(std::int64_t rows, double clip_norm, float lr) {

@@ -8,6 +8,7 @@
 #include <memory>
 #include <optional>
 
+#include "comm/touched_rows.h"
 #include "engine/backend.h"
 #include "engine/device_buffer.h"
 #include "engine/device_model.h"
@@ -55,11 +56,18 @@ class DeviceRunner final : public ModelRunner {
   void set_scaler(const LossScaler& scaler) { scaler_ = scaler; }
 
  private:
+  // Collective, after the other gradients: the embedding's touched rows summed.
+  void reduce_embedding();
+
   std::unique_ptr<Backend> backend_;
   DeviceModel model_;
   OptimizerConfig optimizer_config_;
   Optimizer host_optimizer_;  // the checkpoint mirror of first_ / second_
   DeviceBuffer<float> first_, second_;
+  std::size_t embedding_floats_;  // the embedding's gradient: arena [0, embedding_floats_)
+  comm::TouchedRows touched_;     // its rows this step's batches used
+  DeviceBuffer<std::int32_t> touched_ids_;
+  DeviceBuffer<float> touched_rows_;
   std::int64_t steps_ = 0;            // optimizer steps taken (skipped steps do not count)
   std::int64_t updates_ = 0;          // update() calls, skipped or not
   std::optional<LossScaler> scaler_;  // fp16 only

@@ -123,6 +123,12 @@ TEST_F(CudaBackend, RowAndColumnOpsMatch) {
     cpu_->gather_previous(prev.on_cpu(), rows, cols, m.on_cpu(), gathered.on_cpu());
     gpu_->gather_previous(prev.on_gpu(), rows, cols, m.on_gpu(), gathered.on_gpu());
     expect_close(gathered, "gather_previous", 0);
+    std::vector<std::int32_t> ids = {3, 17, 0, 40};
+    auto id_twin = twin(ids);
+    auto scattered = twin(random_values(rows * cols, rng_));
+    cpu_->scatter_rows(id_twin.on_cpu(), 4, cols, m.on_cpu(), scattered.on_cpu());
+    gpu_->scatter_rows(id_twin.on_gpu(), 4, cols, m.on_gpu(), scattered.on_gpu());
+    expect_close(scattered, "scatter_rows", 0);
   }
   {
     auto m = twin(random_values(rows * cols, rng_));

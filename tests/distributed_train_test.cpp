@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "comm/communicator.h"
+#include "comm/touched_rows.h"
 #include "engine/checkpoint.h"
 #include "engine/cpu_backend.h"
 #include "engine/device_runner.h"
@@ -118,7 +119,7 @@ TEST_P(DataParallel, NRanksWithBatchOverNMatchOneRankWithTheWholeBatch) {
     for (const auto& [rank, count] : allreduces)
       EXPECT_EQ(count, a.steps + a.epochs_completed) << "rank " << rank;
     // Gradients were summed in buckets during backward (classifier with the top layer, the
-    // bottom layer, the embedding), on every rank's communication thread.
+    // bottom layer), on every rank's communication thread; the embedding's touched rows after.
     std::map<int, std::int64_t> buckets;
     for (const auto& e : trace["traceEvents"]) {
       if (e["name"] == "allreduce bucket") {
@@ -127,7 +128,7 @@ TEST_P(DataParallel, NRanksWithBatchOverNMatchOneRankWithTheWholeBatch) {
       }
     }
     ASSERT_EQ(static_cast<int>(buckets.size()), ranks);
-    for (const auto& [rank, count] : buckets) EXPECT_EQ(count, 3 * a.steps) << "rank " << rank;
+    for (const auto& [rank, count] : buckets) EXPECT_EQ(count, 2 * a.steps) << "rank " << rank;
   }
   world->barrier();
 }
@@ -136,19 +137,19 @@ INSTANTIATE_TEST_SUITE_P(Cells, DataParallel, testing::Values("lstm", "gru"));
 
 // The --device cuda step's gradient reduction (DeviceRunner with a device communicator), run on
 // the CPU backend where MPI can read its memory: buckets started during backward (small, so
-// every layer gets its own) sum to the same gradients as one allreduce after backward, and every
-// rank ends with the same parameters.
+// every layer gets its own) and the embedding summed over its touched rows give the same
+// parameters as one dense allreduce through host memory, and every rank ends with the same.
 TEST(DeviceRunner, BucketsStartedDuringBackwardSumAsOneAllreduce) {
   ModelConfig config;
-  config.vocab_size = 50;
+  config.vocab_size = 2000;  // batches touch a few percent of it: the packed path
   config.embed = 6;
   config.hidden = 5;
   config.layers = 2;
   config.bidirectional = true;
   config.classes = 3;
-  const auto run = [&](std::size_t bucket_floats) {
+  const auto run = [&](std::size_t bucket_floats, bool device_comm) {
     DeviceRunner runner(config, OptimizerConfig{}, make_cpu_backend(),
-                        world->split(0, world->rank()));
+                        device_comm ? world->split(0, world->rank()) : nullptr);
     runner.set_bucket_floats(bucket_floats);
     runner.initialize(1);
     std::mt19937 rng(static_cast<std::uint32_t>(10 + world->rank()));  // each rank its own data
@@ -159,7 +160,7 @@ TEST(DeviceRunner, BucketsStartedDuringBackwardSumAsOneAllreduce) {
         io::Batch batch;
         batch.rows = 4;
         batch.max_len = 6;
-        std::uniform_int_distribution<int> length(1, 6), token(2, 49), label(0, 2);
+        std::uniform_int_distribution<int> length(1, 6), token(2, 1999), label(0, 2);
         for (int r = 0; r < 4; ++r) {
           batch.lengths.push_back(length(rng));
           batch.labels.push_back(label(rng));
@@ -181,15 +182,46 @@ TEST(DeviceRunner, BucketsStartedDuringBackwardSumAsOneAllreduce) {
     const auto values = runner.host_model().parameters().values();
     return std::vector<float>(values.begin(), values.end());
   };
-  const std::vector<float> bucketed = run(16), whole = run(0);
-  ASSERT_EQ(bucketed.size(), whole.size());
-  for (std::size_t i = 0; i < whole.size(); ++i)
-    ASSERT_NEAR(bucketed[i], whole[i], 1e-6f * std::max(1.0f, std::fabs(whole[i]))) << i;
+  const std::vector<float> bucketed = run(16, true), whole = run(0, true), dense = run(0, false);
+  ASSERT_EQ(bucketed.size(), dense.size());
+  ASSERT_EQ(whole.size(), dense.size());
+  for (std::size_t i = 0; i < whole.size(); ++i) {
+    ASSERT_NEAR(bucketed[i], dense[i], 1e-6f * std::max(1.0f, std::fabs(dense[i]))) << i;
+    ASSERT_NEAR(whole[i], dense[i], 1e-6f * std::max(1.0f, std::fabs(dense[i]))) << i;
+  }
   // Every rank holds the same model.
   std::vector<float> mean = bucketed;
   world->allreduce_sum(mean);
   for (std::size_t i = 0; i < mean.size(); ++i)
     ASSERT_NEAR(mean[i] / static_cast<float>(world->size()), bucketed[i], 1e-6f) << i;
+}
+
+// The embedding gradient's reduction over touched rows equals a dense allreduce, whether few
+// rows are touched (packed) or most (dense), and the OR of bitmaps is a true OR.
+TEST(TouchedRows, SumsAsADenseAllreduce) {
+  std::vector<std::uint64_t> bits = {std::uint64_t{1} << world->rank(), 0};
+  world->allreduce_or(bits);
+  EXPECT_EQ(bits[0], (std::uint64_t{1} << world->size()) - 1);
+  EXPECT_EQ(bits[1], 0u);
+  constexpr std::size_t rows = 1000, width = 7;
+  for (const std::size_t per_rank : {std::size_t{20}, std::size_t{900}}) {
+    std::mt19937 rng(static_cast<std::uint32_t>(100 + world->rank()));
+    std::uniform_int_distribution<std::size_t> pick(0, rows - 1);
+    std::uniform_real_distribution<float> value(-1.0f, 1.0f);
+    comm::TouchedRows touched(rows);
+    std::vector<float> matrix(rows * width, 0.0f);
+    for (std::size_t k = 0; k < per_rank; ++k) {
+      const std::size_t row = pick(rng);
+      touched.touch(row);
+      for (std::size_t j = 0; j < width; ++j) matrix[row * width + j] += value(rng);
+    }
+    std::vector<float> dense = matrix;
+    world->allreduce_sum(dense);
+    const std::size_t summed = touched.allreduce_sum(*world, matrix, width);
+    EXPECT_EQ(summed == rows, per_rank == 900) << summed;  // dense only when most are touched
+    for (std::size_t i = 0; i < matrix.size(); ++i)
+      ASSERT_NEAR(matrix[i], dense[i], 1e-6f) << per_rank << " " << i;
+  }
 }
 
 TEST(Communicator, CollectivesGiveClosedFormResults) {

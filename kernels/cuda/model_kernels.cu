@@ -23,6 +23,13 @@ __global__ void gather_rows_kernel(const std::int32_t* __restrict__ ids, int row
   });
 }
 
+__global__ void scatter_rows_kernel(const std::int32_t* __restrict__ ids, int rows, int width,
+                                    const float* __restrict__ source, float* __restrict__ out) {
+  grid_stride(cells(rows, width), [&](long long k) {
+    out[static_cast<long long>(ids[k / width]) * width + k % width] = source[k];
+  });
+}
+
 __global__ void gather_previous_kernel(const std::int32_t* __restrict__ previous, int rows,
                                        int width, const float* __restrict__ source,
                                        float* __restrict__ out) {
@@ -227,6 +234,14 @@ void gather_rows(const std::int32_t* ids, int rows, int width, const float* tabl
                  cudaStream_t stream) {
   gather_rows_kernel<<<blocks_for(cells(rows, width)), kThreads, 0, stream>>>(ids, rows, width,
                                                                               table, out);
+  CHECK_CUDA(cudaGetLastError());
+}
+
+void scatter_rows(const std::int32_t* ids, int rows, int width, const float* source, float* out,
+                  cudaStream_t stream) {
+  if (rows == 0) return;
+  scatter_rows_kernel<<<blocks_for(cells(rows, width)), kThreads, 0, stream>>>(ids, rows, width,
+                                                                               source, out);
   CHECK_CUDA(cudaGetLastError());
 }
 

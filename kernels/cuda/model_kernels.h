@@ -15,6 +15,9 @@ namespace engine::cuda {
 // engine::ScatterPlan): one thread per (token, column) sums that token's rows in order.
 void gather_rows(const std::int32_t* ids, int rows, int width, const float* table, float* out,
                  cudaStream_t stream);
+// out[ids[r]] = source[r].
+void scatter_rows(const std::int32_t* ids, int rows, int width, const float* source, float* out,
+                  cudaStream_t stream);
 // out[r] = source[previous[r]], or zeros where previous[r] < 0.
 void gather_previous(const std::int32_t* previous, int rows, int width, const float* source,
                      float* out, cudaStream_t stream);
