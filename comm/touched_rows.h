@@ -19,6 +19,10 @@ class TouchedRows {
   explicit TouchedRows(std::size_t rows) : bits_((rows + 63) / 64, 0) {}
 
   void touch(std::size_t row) { bits_[row / 64] |= std::uint64_t{1} << (row % 64); }
+  // Every id of a padded token matrix (the <pad> row's gradient is zero, so marking it is exact).
+  void touch_all(std::span<const std::int32_t> rows) {
+    for (const std::int32_t row : rows) touch(static_cast<std::size_t>(row));
+  }
 
   // Collective: the rows any rank touched, ascending; clears the marks for the next step.
   std::vector<std::int32_t> agree(Communicator& comm);

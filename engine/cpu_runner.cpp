@@ -3,19 +3,18 @@
 namespace engine {
 
 CpuRunner::CpuRunner(const ModelConfig& model_config, const OptimizerConfig& optimizer_config,
-                     int threads, double allreduce_bucket_mb, comm::Communicator& world,
+                     int threads, std::size_t bucket_floats, comm::Communicator& world,
                      const std::function<void(const std::string&)>& info)
     : replicas_(model_config, threads),
       optimizer_(optimizer_config, replicas_.primary().parameters().size()),
       embedding_floats_(replicas_.primary().parameters().slice("embedding.weight").size),
       touched_(static_cast<std::size_t>(model_config.vocab_size)) {
-  if (world.size() == 1 || threads != 1 || allreduce_bucket_mb <= 0) return;
+  if (world.size() == 1 || threads != 1 || bucket_floats == 0) return;
   std::int64_t unable = world.threads_can_communicate() ? 0 : 1;  // every rank must be able
   world.allreduce_max(std::span<std::int64_t>(&unable, 1));
   if (unable == 0) {
-    buckets_ = std::make_unique<comm::BucketedAllreduce>(
-        world.split(0, world.rank()),
-        static_cast<std::size_t>(allreduce_bucket_mb * 1024 * 1024 / sizeof(float)));
+    buckets_ =
+        std::make_unique<comm::BucketedAllreduce>(world.split(0, world.rank()), bucket_floats);
   } else if (world.is_root()) {
     info(
         "[train] this MPI lets only one thread communicate: gradients are reduced after "
@@ -30,11 +29,7 @@ std::string CpuRunner::describe() const {
 StepResult CpuRunner::train_step(const io::Batch& batch, std::uint64_t dropout_seed,
                                  std::uint64_t dropout_step, bool last_of_step) {
   Model& model = replicas_.primary();
-  for (std::size_t r = 0; r < batch.rows; ++r) {
-    const std::int32_t* tokens = batch.tokens.data() + r * batch.max_len;
-    for (std::int32_t t = 0; t < batch.lengths[r]; ++t)
-      touched_.touch(static_cast<std::size_t>(tokens[t]));
-  }
+  touched_.touch_all(batch.tokens);
   // The last micro-batch of the step finishes the gradients: reduce the layers above the
   // embedding as they are done (the arena's offsets shifted past the embedding).
   if (buckets_ && last_of_step) {

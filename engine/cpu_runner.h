@@ -16,7 +16,7 @@ namespace engine {
 class CpuRunner final : public ModelRunner {
  public:
   CpuRunner(const ModelConfig& model_config, const OptimizerConfig& optimizer_config, int threads,
-            double allreduce_bucket_mb, comm::Communicator& world,
+            std::size_t bucket_floats, comm::Communicator& world,
             const std::function<void(const std::string&)>& info);
 
   std::string describe() const override;

@@ -60,11 +60,7 @@ void DeviceRunner::pull() {
 StepResult DeviceRunner::train_step(const io::Batch& batch, std::uint64_t dropout_seed,
                                     std::uint64_t dropout_step, bool last_of_step) {
   model_.set_loss_scale(scaler_ ? scaler_->scale() : 1.0f);
-  for (std::size_t r = 0; r < batch.rows; ++r) {
-    const std::int32_t* tokens = batch.tokens.data() + r * batch.max_len;
-    for (std::int32_t t = 0; t < batch.lengths[r]; ++t)
-      touched_.touch(static_cast<std::size_t>(tokens[t]));
-  }
+  touched_.touch_all(batch.tokens);
   if (!device_comm_ || bucket_floats_ == 0 || !last_of_step)
     return model_.train_step(batch, dropout_seed, dropout_step);
   // The last micro-batch finishes the gradients: start reducing the layers above the embedding

@@ -52,8 +52,10 @@ class DeviceRunner final : public ModelRunner {
   void set_bucket_floats(std::size_t floats) { bucket_floats_ = floats; }
 
   DeviceModel& model() { return model_; }
-  // Tests: replaces the scaler (e.g. a small initial scale or window).
-  void set_scaler(const LossScaler& scaler) { scaler_ = scaler; }
+  // Replaces the fp16 scaler (its initial scale, its overflow window); fp32 has none.
+  void set_scaler(const LossScaler& scaler) {
+    if (scaler_) scaler_ = scaler;
+  }
 
  private:
   // Collective, after the other gradients: the embedding's touched rows summed.

@@ -34,7 +34,7 @@ std::unique_ptr<ModelRunner> make_model_runner(
     const std::function<void(const std::string&)>& info) {
   if (config.device == "cpu") {
     return std::make_unique<CpuRunner>(model_config, config.optimizer_config(), config.threads,
-                                       config.allreduce_bucket_mb, world, info);
+                                       config.allreduce_bucket_floats(), world, info);
   }
 #ifdef ENGINE_HAVE_CUDA
   const int devices = check_device(config);
@@ -47,8 +47,7 @@ std::unique_ptr<ModelRunner> make_model_runner(
       std::make_unique<DeviceRunner>(model_config, config.optimizer_config(), std::move(backend),
                                      std::move(nccl), config.rnn_impl == "cudnn");
   runner->set_scaler(LossScaler({.init_scale = initial_loss_scale(config.batch_size)}));
-  runner->set_bucket_floats(
-      static_cast<std::size_t>(config.allreduce_bucket_mb * 1024 * 1024 / sizeof(float)));
+  runner->set_bucket_floats(config.allreduce_bucket_floats());
   return runner;
 #else
   (void)model_config;

@@ -56,6 +56,9 @@ struct TrainConfig {
   // Data.
   std::size_t bucket_batches = 50;   // length bucketing window, in batches (0: off)
   double allreduce_bucket_mb = 1.0;  // gradient buckets reduced during backward (0: after it)
+  std::size_t allreduce_bucket_floats() const {
+    return static_cast<std::size_t>(allreduce_bucket_mb * 1024 * 1024 / sizeof(float));
+  }
 
   // Evaluation and early stopping.
   std::int64_t eval_every = 0;  // optimizer steps between validations (0: once per epoch)

@@ -112,6 +112,19 @@ TEST(DeviceRunner, PullAndPushContinueExactly) {
   EXPECT_EQ(resumed.scaler_state(), straight.scaler_state());
 }
 
+// fp32 has no loss scaling, even when the runner factory hands every runner a scaler.
+TEST(DeviceRunner, Fp32IgnoresAScaler) {
+  const auto world = comm::make_single_process();
+  DeviceRunner exact(runner_config(), OptimizerConfig{}, make_cpu_backend(Precision::kFp32));
+  exact.set_scaler(LossScaler({.init_scale = 1048576.0f}));
+  exact.initialize(2);
+  for (const auto& u : train(exact, *world, 2)) {
+    EXPECT_FALSE(u.skipped);
+    EXPECT_EQ(u.loss_scale, 1.0f);
+  }
+  EXPECT_TRUE(exact.scaler_state().is_null());
+}
+
 TEST(DeviceRunner, Fp16TrainsLikeFp32) {
   const auto world = comm::make_single_process();
   const OptimizerConfig optimizer;
