@@ -2,7 +2,6 @@
 
 #include <charconv>
 
-#include "io/text_clean.h"
 #include "io/utf8.h"
 
 namespace engine::io {
@@ -73,17 +72,10 @@ void RowParser::parse(const CsvRecord& record, ParsedRow& row) {
     }
   }
   // Title and description are cleaned and tokenized one after the other (a field boundary ends
-  // a token); fields that need no cleaning go straight to the tokenizer, which splits on
-  // whitespace itself.
+  // a token); fields that need no cleaning go straight to the tokenizer.
   for (int f = 1; f < 3; ++f) {
     const std::string& field = record.fields[static_cast<std::size_t>(f)];
-    if (needs_cleaning(field)) {
-      text_.clear();
-      append_clean_text(field, text_);
-      tokenizer_.append(text_, row.tokens);
-    } else {
-      tokenizer_.append(field, row.tokens);
-    }
+    tokenizer_.append(needs_cleaning(field) ? cleaner_.clean(field) : field, row.tokens);
   }
   tokenizer_.finish(row.tokens);
   if (row.tokens.size() == 0) return reject(BadRow::kEmptyText, "no text left after cleaning");

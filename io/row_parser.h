@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "io/csv_reader.h"
+#include "io/text_clean.h"
 #include "io/tokenizer.h"
 
 namespace engine::io {
@@ -44,7 +45,7 @@ class RowParser {
  private:
   std::int64_t num_classes_;
   Tokenizer tokenizer_;
-  std::string text_;  // reused across rows
+  TextCleaner cleaner_;
 };
 
 }  // namespace engine::io

@@ -87,9 +87,7 @@ std::size_t decode_named(std::string_view text, std::size_t pos, std::size_t tab
 // longer digit run is not an entity), so only windows before each ';' need the careful scan.
 constexpr std::size_t kLongestEntity = 11;
 
-std::string decode_entities(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
+void decode_entities(std::string_view text, std::string& out) {
   std::size_t i = 0;
   // One step of the scan at text[i]: decodes an entity starting there or copies one byte.
   const auto step = [&] {
@@ -122,12 +120,9 @@ std::string decode_entities(std::string_view text) {
     while (i <= semi) step();
   }
   out.append(text.substr(std::min(i, text.size())));
-  return out;
 }
 
-std::string replace_backslashes(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
+void replace_backslashes(std::string_view text, std::string& out) {
   for (std::size_t i = 0; i < text.size(); ++i) {
     if (text[i] != '\\') {
       out.push_back(text[i]);
@@ -141,12 +136,9 @@ std::string replace_backslashes(std::string_view text) {
       if (next == '\\' || (escape_letter && !letter_follows)) ++i;
     }
   }
-  return out;
 }
 
-std::string remove_tags(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
+void remove_tags(std::string_view text, std::string& out) {
   for (std::size_t i = 0; i < text.size(); ++i) {
     if (text[i] == '<') {
       std::size_t j = i + 1;
@@ -163,7 +155,6 @@ std::string remove_tags(std::string_view text) {
     }
     out.push_back(text[i]);
   }
-  return out;
 }
 
 // Appends `text` to `out` with whitespace and control-character runs collapsed to one space
@@ -217,20 +208,33 @@ bool needs_cleaning(std::string_view raw) {
   return false;
 }
 
-void append_clean_text(std::string_view raw, std::string& out) {
+std::string_view TextCleaner::clean(std::string_view raw) {
   // Each rule runs only when its trigger character is present: most rows need none of them.
+  // Rules write into whichever buffer does not hold their input.
   const bool entities = raw.find(';') != std::string_view::npos;
   const bool backslashes = raw.find('\\') != std::string_view::npos;
   const bool tags = raw.find('<') != std::string_view::npos || entities;  // "&lt;b&gt;" makes tags
-  if (!entities && !backslashes && !tags) return append_collapsed(raw, out);
-  std::string text(raw);
+  std::string_view text = raw;
+  std::string* spare = &first_;
+  std::string* other = &second_;
+  const auto apply = [&](void (*rule)(std::string_view, std::string&)) {
+    spare->clear();
+    rule(text, *spare);
+    text = *spare;
+    std::swap(spare, other);
+  };
   if (entities) {
-    text = decode_entities(text);
-    if (text.find('&') != std::string::npos) text = decode_entities(text);  // "&amp;lt;"
+    apply(decode_entities);
+    if (text.find('&') != std::string_view::npos) apply(decode_entities);  // "&amp;lt;"
   }
-  if (backslashes || text.find('\\') != std::string::npos) text = replace_backslashes(text);
-  if (tags) text = remove_tags(text);
-  append_collapsed(text, out);
+  if (backslashes || text.find('\\') != std::string_view::npos) apply(replace_backslashes);
+  if (tags) apply(remove_tags);
+  return text;
+}
+
+void append_clean_text(std::string_view raw, std::string& out) {
+  TextCleaner cleaner;
+  append_collapsed(cleaner.clean(raw), out);
 }
 
 std::string clean_text(std::string_view raw) {

@@ -17,10 +17,24 @@
 
 namespace engine::io {
 
+// All four rules.
 std::string clean_text(std::string_view raw);
+void append_clean_text(std::string_view raw, std::string& out);
+
 // False when no rule 1-3 can apply (no ';', '\\' or '<'): then cleaning only normalises
 // whitespace, which the tokenizer does by itself, so callers may skip it.
 bool needs_cleaning(std::string_view raw);
-void append_clean_text(std::string_view raw, std::string& out);
+
+// Rules 1-3 only, for text on its way to the tokenizer, which splits on whitespace and control
+// characters itself (so rule 4 cannot change a token); buffers are reused across calls.
+class TextCleaner {
+ public:
+  // The cleaned text; it lives in the cleaner until the next call.
+  std::string_view clean(std::string_view raw);
+
+ private:
+  std::string first_;
+  std::string second_;
+};
 
 }  // namespace engine::io

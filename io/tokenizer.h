@@ -35,7 +35,10 @@ struct TokenList {
 class Tokenizer {
  public:
   // max_tokens > 0 keeps only the first max_tokens tokens (the --max-len truncation).
-  explicit Tokenizer(std::size_t max_tokens = 0) : max_tokens_(max_tokens) {}
+  // `vectorized` false keeps to the byte-wise path everywhere (the tests' reference for the
+  // 32-byte AVX2 path, which gives the same tokens).
+  explicit Tokenizer(std::size_t max_tokens = 0, bool vectorized = true)
+      : max_tokens_(max_tokens), vectorized_(vectorized) {}
 
   // Replaces `out` with the tokens of `text` (valid UTF-8).
   void tokenize(std::string_view text, TokenList& out) const {
@@ -51,6 +54,7 @@ class Tokenizer {
 
  private:
   std::size_t max_tokens_;
+  bool vectorized_;
 };
 
 }  // namespace engine::io

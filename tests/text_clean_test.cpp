@@ -46,6 +46,40 @@ TEST(CleanText, WhitespaceAndControlCharactersCollapse) {
   EXPECT_EQ(clean_text(" \t "), "");
 }
 
+// The tokenizer's input skips rule 4 (whitespace): on text full of quirks, whitespace, control
+// bytes and "<br />" variants, the tokens must be those of the fully cleaned text.
+TEST(CleanText, SkippingWhitespaceRuleKeepsTheTokens) {
+  const std::vector<std::string> pieces = {"word",        " ",
+                                           "\t\t",        "\n",
+                                           "\x01",        "&amp;",
+                                           "&lt;b&gt;",   "&lt;br /&gt;",
+                                           "<br />",      "<br  />",
+                                           "<br\t/>",     "<BR/>",
+                                           "quot;",       "#39;",
+                                           "&#x27;",      "&nbsp;",
+                                           "\xC2\xA0",    "\\n",
+                                           "\\\\",        "\\",
+                                           "<",           ">",
+                                           ";",           "a",
+                                           "Caf\xC3\xA9", "&amp;lt;i&amp;gt;"};
+  std::uint64_t state = 99;
+  const auto next = [&state] {
+    state = state * 6364136223846793005ULL + 1442695040888963407ULL;
+    return static_cast<std::size_t>(state >> 33);
+  };
+  const Tokenizer tokenizer;
+  TextCleaner cleaner;
+  for (int trial = 0; trial < 2000; ++trial) {
+    std::string raw;
+    for (std::size_t k = next() % 40; k > 0; --k) raw += pieces[next() % pieces.size()];
+    TokenList expected;
+    TokenList got;
+    tokenizer.tokenize(clean_text(raw), expected);
+    tokenizer.tokenize(cleaner.clean(raw), got);
+    ASSERT_EQ(got.to_strings(), expected.to_strings()) << "raw: " << raw;
+  }
+}
+
 // A row's text is its cleaned title then its cleaned description; the field boundary ends a
 // token, and either field may be empty.
 TEST(RowParser, CleansAndTokenizesTitleThenDescription) {

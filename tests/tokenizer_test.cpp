@@ -41,6 +41,38 @@ TEST(Tokenizer, MaxTokensTruncatesAndSaysSo) {
   EXPECT_FALSE(list.truncated);
 }
 
+// The 32-byte vector path against the byte-wise path on random text mixing every byte class
+// (words in both cases, long words, whitespace and control bytes, punctuation tokens, ';' ':',
+// '"', "<br />", '<', multi-byte letters and spaces), in blocks that take either path.
+TEST(Tokenizer, VectorPathMatchesByteWisePath) {
+  const std::vector<std::string> pieces = {
+      "word",   "Word",   "WORDS",    "a",      "supercalifragilisticexpialidocious",
+      " ",      "   ",    "\t",       "\n",     "\r\n",
+      "\x01",   "\x7f",   ".",        ",",      "'",
+      "(",      ")",      "!",        "?",      ";",
+      ":",      "\"",     "<br />",   "<BR />", "<b>",
+      "a<b",    "Straße", "\xC2\xA0", "ÉCOLE",  "\xE2\x80\x83",
+      "e-mail", "$5",     "u.s.",     "1,000",  "x\"y"};
+  std::uint64_t state = 12345;
+  const auto next = [&state] {
+    state = state * 6364136223846793005ULL + 1442695040888963407ULL;
+    return static_cast<std::size_t>(state >> 33);
+  };
+  for (int trial = 0; trial < 3000; ++trial) {
+    std::string text;
+    const std::size_t length = next() % 300;
+    // A third of the texts use only the pieces the vector path handles itself.
+    const std::size_t alphabet = trial % 3 == 0 ? 21 : pieces.size();
+    while (text.size() < length) text += pieces[next() % alphabet];
+    TokenList fast;
+    TokenList reference;
+    Tokenizer(0, true).tokenize(text, fast);
+    Tokenizer(0, false).tokenize(text, reference);
+    ASSERT_EQ(fast.to_strings(), reference.to_strings()) << "text: " << text;
+    ASSERT_EQ(fast.bytes, reference.bytes) << "text: " << text;
+  }
+}
+
 // The same strings through torchtext's regexes (bench/basic_english.py) and through ours.
 TEST(Tokenizer, MatchesTorchtextBasicEnglish) {
   const std::vector<std::string> cases = {
@@ -55,6 +87,8 @@ TEST(Tokenizer, MatchesTorchtextBasicEnglish) {
       "Ünïcödé Straße, ÉCOLE; Ελληνικά Кириллица",
       "emoji \xF0\x9F\x98\x80 stays, no-break\xC2\xA0space splits",
       "edge'''cases...,,,((()))",
+      "A much longer headline, long enough that the tokenizer's 32-byte blocks run: Stocks Rally "
+      "As Oil (Brent) Falls; Investors' Hopes RISE... again?! \"Quoted\" words<br />and more",
       "",
   };
   test::ScratchDir dir;
