@@ -1,6 +1,6 @@
 #include "io/prefiltered_dataset.h"
 
-#include <libdeflate.h>
+#include <isa-l/igzip_lib.h>
 
 #include <cstring>
 
@@ -8,19 +8,19 @@
 
 namespace engine::io {
 
+namespace {
+constexpr int kIgzipLevel = 1;
+}
+
 PrefilteredInt32Dataset::PrefilteredInt32Dataset(h5::File& file, const std::string& name,
                                                  std::size_t chunk)
     : dataset_(file, name, H5T_STD_I32LE, chunk),
       chunk_(chunk),
-      compressor_(libdeflate_alloc_compressor(h5::deflate_level())),
-      shuffled_(chunk * sizeof(std::int32_t)) {
-  if (compressor_ == nullptr) throw DataError(dataset_.where() + ": cannot allocate compressor");
-  compressed_.resize(libdeflate_zlib_compress_bound(compressor_, shuffled_.size()));
+      level_buffer_(ISAL_DEF_LVL1_DEFAULT),
+      shuffled_(chunk * sizeof(std::int32_t)),
+      // Incompressible data grows by a few bytes per 64 KiB stored block, plus the zlib wrapper.
+      compressed_(shuffled_.size() + shuffled_.size() / 16 + 1024) {
   pending_.reserve(chunk);
-}
-
-PrefilteredInt32Dataset::~PrefilteredInt32Dataset() {
-  libdeflate_free_compressor(compressor_);
 }
 
 void PrefilteredInt32Dataset::append(std::span<const std::int32_t> values) {
@@ -58,9 +58,22 @@ void PrefilteredInt32Dataset::write_chunk(const std::int32_t* values) {
   for (std::size_t i = 0; i < chunk_; ++i) {
     for (std::size_t b = 0; b < kBytes; ++b) shuffled_[b * chunk_ + i] = in[i * kBytes + b];
   }
-  const std::size_t size = libdeflate_zlib_compress(compressor_, shuffled_.data(), shuffled_.size(),
-                                                    compressed_.data(), compressed_.size());
-  if (size == 0) throw DataError(dataset_.where() + ": compression failed");
+  isal_zstream stream;
+  isal_deflate_stateless_init(&stream);
+  stream.level = kIgzipLevel;
+  stream.level_buf = level_buffer_.data();
+  stream.level_buf_size = static_cast<std::uint32_t>(level_buffer_.size());
+  stream.gzip_flag = IGZIP_ZLIB;  // what HDF5's deflate filter reads
+  stream.end_of_stream = 1;
+  stream.flush = NO_FLUSH;
+  stream.next_in = shuffled_.data();
+  stream.avail_in = static_cast<std::uint32_t>(shuffled_.size());
+  stream.next_out = compressed_.data();
+  stream.avail_out = static_cast<std::uint32_t>(compressed_.size());
+  if (isal_deflate_stateless(&stream) != COMP_OK || stream.avail_in != 0) {
+    throw DataError(dataset_.where() + ": compression failed");
+  }
+  const std::size_t size = stream.total_out;
   // Chunk-aligned extent first; the exact size is set in finish().
   dataset_.resize((chunks_written_ + 1) * chunk_);
   const hsize_t offset[1] = {chunks_written_ * chunk_};

@@ -10,7 +10,7 @@ packages=(
   libopenmpi-dev openmpi-bin          # MPI ranks
   slurm-wlm munge                     # the Slurm integration test runs a one-node cluster
   libhdf5-dev hdf5-tools              # shards and checkpoints; h5dump
-  libdeflate-dev                      # fast deflate for shard chunks
+  libisal-dev                         # fast deflate (igzip) for shard chunks
   libcli11-dev                        # command lines
   libgtest-dev libgmock-dev           # tests
   libopenblas-dev                     # CPU GEMM
