@@ -5,6 +5,10 @@
 #include <cstring>
 #include <utility>
 
+#if defined(__AVX2__)
+#include <immintrin.h>
+#endif
+
 #include "io/utf8.h"
 
 namespace engine::io {
@@ -197,6 +201,16 @@ bool needs_cleaning(std::string_view raw) {
     return ((x - kOnes) & ~x & kHighs) != 0;
   };
   std::size_t i = 0;
+#if defined(__AVX2__)
+  for (; i + 32 <= raw.size(); i += 32) {
+    const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(raw.data() + i));
+    const __m256i hits =
+        _mm256_or_si256(_mm256_or_si256(_mm256_cmpeq_epi8(v, _mm256_set1_epi8(';')),
+                                        _mm256_cmpeq_epi8(v, _mm256_set1_epi8('\\'))),
+                        _mm256_cmpeq_epi8(v, _mm256_set1_epi8('<')));
+    if (_mm256_movemask_epi8(hits) != 0) return true;
+  }
+#endif
   for (; i + 8 <= raw.size(); i += 8) {
     std::uint64_t word;
     std::memcpy(&word, raw.data() + i, 8);

@@ -1,5 +1,9 @@
 #include "io/word_table.h"
 
+#if defined(__SSE4_2__)
+#include <nmmintrin.h>
+#endif
+
 namespace engine::io {
 
 namespace {
@@ -15,6 +19,7 @@ std::uint64_t keep_low(std::uint64_t w, std::size_t bytes) {
   return bytes >= 8 ? w : w & ((std::uint64_t{1} << (8 * bytes)) - 1);
 }
 
+#if !defined(__SSE4_2__)
 std::uint64_t mix(std::uint64_t h) {  // murmur3's finaliser
   h ^= h >> 33;
   h *= 0xff51afd7ed558ccdULL;
@@ -22,32 +27,37 @@ std::uint64_t mix(std::uint64_t h) {  // murmur3's finaliser
   h *= 0xc4ceb9fe1a85ec53ULL;
   return h ^ (h >> 33);
 }
+#endif
+
+// Hashes 8 bytes into h: the CRC32-C instruction (3 cycles) where the CPU has one.
+std::uint64_t hash_step(std::uint64_t h, std::uint64_t word) {
+#if defined(__SSE4_2__)
+  return _mm_crc32_u64(h, word);
+#else
+  return mix(h ^ word) + 0x9e3779b97f4a7c15ULL;
+#endif
+}
 
 }  // namespace
 
-WordTable::Key WordTable::make_key(const char* word, std::size_t length) {
+// Inline: it runs once per token, and the call cost as much as the hash.
+inline WordTable::Key WordTable::make_key(const char* word, std::size_t length) {
   Key key{{keep_low(load8(word), length), length > 8 ? keep_low(load8(word + 8), length - 8) : 0},
           0};
-  std::uint64_t h =
-      length * 0x9e3779b97f4a7c15ULL ^ key.head[0] ^ (key.head[1] * 0xbf58476d1ce4e5b9ULL);
+  std::uint64_t h = hash_step(hash_step(length, key.head[0]), key.head[1]);
   for (std::size_t at = 16; at < length; at += 8) {
-    h = (h ^ keep_low(load8(word + at), length - at)) * 0x94d049bb133111ebULL;
+    h = hash_step(h, keep_low(load8(word + at), length - at));
   }
-  key.hash = mix(h);
+  key.hash = h;
   return key;
 }
 
-std::int32_t WordTable::intern(const char* word, std::size_t length, const Key& key, bool count) {
+inline std::int32_t WordTable::intern(const char* word, std::size_t length, const Key& key,
+                                      bool count) {
   const std::size_t mask = slots_.size() - 1;
   for (std::size_t i = key.hash & mask;; i = (i + 1) & mask) {
     Slot& slot = slots_[i];
-    if (slot.id < 0) {
-      const auto id = static_cast<std::int32_t>(words_.size());
-      slot = {{key.head[0], key.head[1]}, static_cast<std::uint32_t>(length), id, count ? 1 : 0};
-      words_.emplace_back(word, length);
-      if (words_.size() * 2 > slots_.size()) grow();
-      return id;
-    }
+    if (slot.id < 0) return insert(slot, word, length, key, count);
     if (slot.head[0] == key.head[0] && slot.head[1] == key.head[1] && slot.length == length &&
         (length <= 16 ||
          std::memcmp(words_[static_cast<std::size_t>(slot.id)].data(), word, length) == 0)) {
@@ -55,6 +65,15 @@ std::int32_t WordTable::intern(const char* word, std::size_t length, const Key& 
       return slot.id;
     }
   }
+}
+
+std::int32_t WordTable::insert(Slot& slot, const char* word, std::size_t length, const Key& key,
+                               bool count) {
+  const auto id = static_cast<std::int32_t>(words_.size());
+  slot = {{key.head[0], key.head[1]}, static_cast<std::uint32_t>(length), id, count ? 1 : 0};
+  words_.emplace_back(word, length);
+  if (words_.size() * 2 > slots_.size()) grow();
+  return id;
 }
 
 std::int32_t WordTable::intern(std::string_view word, bool count) {

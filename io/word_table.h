@@ -4,8 +4,8 @@
 // Interning runs once per token and was the top cost of prep, dominated by cache misses and
 // byte-wise work: so it is open addressing whose 32-byte slot holds everything a lookup needs
 // (the word's first 16 bytes, its length, id and count; only longer words are compared
-// elsewhere), words are read 8 bytes at a time from the tokenizer's padded buffer, and a row's
-// slots are prefetched before they are probed.
+// elsewhere), words are read 8 bytes at a time from the tokenizer's padded buffer and hashed
+// with CRC32-C, and a row's slots are prefetched before they are probed.
 #pragma once
 
 #include <cstdint>
@@ -48,6 +48,9 @@ class WordTable {
   // `word` must be followed by at least 16 readable bytes (TokenList's padding).
   static Key make_key(const char* word, std::size_t length);
   std::int32_t intern(const char* word, std::size_t length, const Key& key, bool count);
+  // A new word into the empty slot its probe ended at (then the table may grow).
+  [[gnu::noinline]] std::int32_t insert(Slot& slot, const char* word, std::size_t length,
+                                        const Key& key, bool count);
   void grow();
 
   std::vector<Slot> slots_;  // size is a power of two, at most half full

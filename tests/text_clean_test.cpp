@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "io/row_parser.h"
+#include "io/utf8.h"
 
 namespace engine::io {
 namespace {
@@ -77,6 +78,39 @@ TEST(CleanText, SkippingWhitespaceRuleKeepsTheTokens) {
     tokenizer.tokenize(clean_text(raw), expected);
     tokenizer.tokenize(cleaner.clean(raw), got);
     ASSERT_EQ(got.to_strings(), expected.to_strings()) << "raw: " << raw;
+  }
+}
+
+// The scans run 32, then 8, then 1 byte at a time: a trigger or a bad byte is found wherever it
+// sits in a long text.
+TEST(CleanText, NeedsCleaningFindsATriggerAtAnyPosition) {
+  const std::string plain(100, 'a');
+  EXPECT_FALSE(needs_cleaning(plain));
+  EXPECT_FALSE(needs_cleaning(plain + "&amp #39 quot"));
+  for (const char trigger : {';', '\\', '<'}) {
+    for (std::size_t at = 0; at < plain.size(); ++at) {
+      std::string text = plain;
+      text[at] = trigger;
+      ASSERT_TRUE(needs_cleaning(text)) << "trigger " << trigger << " at " << at;
+    }
+  }
+}
+
+TEST(Utf8, ValidityIsCheckedAtAnyPosition) {
+  const std::string plain(100, 'a');
+  EXPECT_TRUE(utf8::is_valid(plain));
+  for (std::size_t at = 0; at + 4 < plain.size(); ++at) {
+    const auto with = [&](std::string_view piece) {
+      std::string text = plain;
+      text.replace(at, piece.size(), piece);
+      return utf8::is_valid(text);
+    };
+    ASSERT_TRUE(with("\xC3\xA9")) << at;
+    ASSERT_TRUE(with("\xF0\x9F\x98\x80")) << at;
+    ASSERT_FALSE(with("\xC3")) << at;          // a lead byte without its continuation
+    ASSERT_FALSE(with("\xED\xA0\x80")) << at;  // a surrogate
+    ASSERT_FALSE(with("\xC0\xAF")) << at;      // overlong
+    ASSERT_FALSE(with("\xFF")) << at;
   }
 }
 
