@@ -59,6 +59,7 @@ int main(int argc, char** argv) {
     batches.push_back(engine::bench::make_batch(rng, batch_size, seq_len, var_len, vocab));
 
   double tokens = 0;
+  double update_seconds = 0;  // of the timed steps: the optimizer (and replica sync)
   const auto run = [&](int count) {
     for (int i = 0; i < count; ++i) {
       const auto& batch = batches[static_cast<std::size_t>(i) % batches.size()];
@@ -69,11 +70,15 @@ int main(int argc, char** argv) {
       }
       runner.zero_grads();
       runner.train_step(batch, 0, static_cast<std::uint64_t>(i), true);
+      const auto update_start = std::chrono::steady_clock::now();
       runner.update(static_cast<std::int64_t>(batch.rows), 0.0, 1e-3f);
+      update_seconds +=
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - update_start).count();
     }
   };
   run(warmup);
   tokens = 0;
+  update_seconds = 0;
   const auto start = std::chrono::steady_clock::now();
   run(steps);
   const double seconds =
@@ -82,6 +87,7 @@ int main(int argc, char** argv) {
   const double flops = engine::bench::step_flops(config, tokens, mode == "train");
   std::printf("steps=%d seconds=%.4f step_ms=%.3f gflops=%.2f\n", steps, seconds,
               1000 * seconds / steps, flops / seconds / 1e9);
+  if (mode == "train") std::printf("update_ms=%.3f\n", 1000 * update_seconds / steps);
   // Memory: peak RSS against the analytic size of parameters + gradients + Adam's two moments
   // + what the layers keep for backward (per token and layer-direction: the input projection
   // G*H, the saved gates 4H, LSTM's cell H, the output H, the layer input) at the batch's size.

@@ -59,5 +59,8 @@ class Optimizer {
 // Scales gradients so their global L2 norm is at most max_norm (when max_norm > 0); returns the
 // norm before clipping.
 double clip_global_norm(std::span<float> grads, double max_norm);
+// The sum of (value * scale)^2 in double, in an order fixed by the length alone (the global
+// gradient norm of step_scaled and clip_global_norm).
+double scaled_sum_of_squares(std::span<const float> values, float scale);
 
 }  // namespace engine

@@ -79,6 +79,24 @@ TEST(Optimizer, ClipGlobalNorm) {
   EXPECT_EQ(small[0], 0.1f);
 }
 
+// The lane-wise sum against a long double reference, for lengths around the lane count.
+TEST(Optimizer, ScaledSumOfSquaresMatchesAReference) {
+  std::mt19937 rng(11);
+  std::normal_distribution<float> normal(0.0f, 2.0f);
+  for (const std::size_t n : {0u, 1u, 7u, 8u, 9u, 17u, 1000u, 100003u}) {
+    std::vector<float> values(n);
+    for (float& x : values) x = normal(rng);
+    long double reference = 0;
+    for (const float x : values) {
+      const float scaled = x * 0.25f;
+      reference += static_cast<long double>(scaled) * scaled;
+    }
+    EXPECT_NEAR(scaled_sum_of_squares(values, 0.25f), static_cast<double>(reference),
+                1e-13 * static_cast<double>(reference) + 1e-300)
+        << n;
+  }
+}
+
 // The trainer's fused update equals scaling, clipping and stepping in turn, bit for bit, for
 // every optimizer, with and without clipping, and leaves the gradients zeroed.
 TEST(Optimizer, StepScaledIsBitIdenticalToTheSeparatePasses) {
