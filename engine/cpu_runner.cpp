@@ -62,10 +62,10 @@ ModelRunner::Buckets CpuRunner::reduce_gradients(comm::Communicator& world) {
 ModelRunner::Update CpuRunner::update(std::int64_t rows, double clip_norm, float lr) {
   ParameterArena& arena = replicas_.primary().parameters();
   Update result;
-  result.grad_norm = optimizer_.step_scaled(arena.values(), arena.grads(),
-                                            1.0f / static_cast<float>(rows), clip_norm, lr);
+  result.grad_norm =
+      optimizer_.step_scaled(arena.values(), arena.grads(), 1.0f / static_cast<float>(rows),
+                             clip_norm, lr, replicas_.threads());
   grads_zero_ = true;
-  replicas_.sync();
   return result;
 }
 

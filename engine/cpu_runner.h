@@ -23,7 +23,7 @@ class CpuRunner final : public ModelRunner {
   Model& host_model() override { return replicas_.primary(); }
   Optimizer& host_optimizer() override { return optimizer_; }
   void initialize(std::uint64_t seed) override { replicas_.initialize(seed); }
-  void push() override { replicas_.sync(); }
+  void push() override {}  // the replicas share the host model's weights
   void pull() override {}
 
   // update() leaves the gradients zeroed; only the first step (or one after a failed check)

@@ -4,6 +4,7 @@
 #include <stdexcept>
 
 #include "engine/enum_names.h"
+#include "engine/split_range.h"
 #include "kernels/math/optimizers.h"
 
 namespace engine {
@@ -80,37 +81,60 @@ double scaled_sum_of_squares(std::span<const float> values, float scale) {
          ((lanes[2] + lanes[6]) + (lanes[3] + lanes[7]));
 }
 
+namespace {
+
+// The gradient step_scaled applies: scaled, and clipped by `factor` when `clip` (multiplying
+// only then keeps the rounding of the separate passes).
+struct ScaledGradient {
+  float scale;
+  bool clip;
+  float factor;
+  float operator()(float g) const {
+    const float scaled = g * scale;
+    return clip ? scaled * factor : scaled;
+  }
+};
+
+void adam_range(float* __restrict p, float* __restrict g, float* __restrict m, float* __restrict v,
+                std::size_t begin, std::size_t end, ScaledGradient gradient, math::AdamStep s) {
+  for (std::size_t i = begin; i < end; ++i) {
+    math::adam_update(p[i], gradient(g[i]), m[i], v[i], s);
+    g[i] = 0.0f;
+  }
+}
+
+void sgd_range(float* __restrict p, float* __restrict g, float* __restrict m, std::size_t begin,
+               std::size_t end, ScaledGradient gradient, math::SgdStep s) {
+  for (std::size_t i = begin; i < end; ++i) {
+    math::sgd_update(p[i], gradient(g[i]), m[i], s);
+    g[i] = 0.0f;
+  }
+}
+
+}  // namespace
+
 double Optimizer::step_scaled(std::span<float> values, std::span<float> grads, float grad_scale,
-                              double max_norm, float lr) {
+                              double max_norm, float lr, int threads) {
   if (values.size() != first_.size() || grads.size() != first_.size()) {
     throw std::invalid_argument("optimizer: arena sizes differ");
   }
   const double norm = std::sqrt(scaled_sum_of_squares(grads, grad_scale));
   const bool clip = max_norm > 0 && norm > max_norm;
-  const float factor = clip ? static_cast<float>(max_norm / (norm + 1e-6)) : 1.0f;
+  const ScaledGradient gradient{grad_scale, clip,
+                                clip ? static_cast<float>(max_norm / (norm + 1e-6)) : 1.0f};
   ++steps_;
-  const std::size_t n = values.size();
-  float* __restrict p = values.data();
-  float* __restrict g = grads.data();
-  float* __restrict m = first_.data();
-  // Multiplying by factor only when clipping keeps the rounding of the separate passes.
-  const auto gradient = [&](std::size_t i) {
-    const float scaled = g[i] * grad_scale;
-    return clip ? scaled * factor : scaled;
-  };
+  const auto parts = static_cast<std::size_t>(std::max(threads, 1));
   if (config_.kind == OptimizerKind::kSgd) {
     const math::SgdStep s = sgd_step(config_, steps_, lr);
-    for (std::size_t i = 0; i < n; ++i) {
-      math::sgd_update(p[i], gradient(i), m[i], s);
-      g[i] = 0.0f;
-    }
-    return norm;
-  }
-  float* __restrict v = second_.data();
-  const math::AdamStep s = adam_step(config_, steps_, lr);
-  for (std::size_t i = 0; i < n; ++i) {
-    math::adam_update(p[i], gradient(i), m[i], v[i], s);
-    g[i] = 0.0f;
+    split_range(values.size(), parts, [&](std::size_t begin, std::size_t end) {
+      sgd_range(values.data(), grads.data(), first_.data(), begin, end, gradient, s);
+    });
+  } else {
+    const math::AdamStep s = adam_step(config_, steps_, lr);
+    split_range(values.size(), parts, [&](std::size_t begin, std::size_t end) {
+      adam_range(values.data(), grads.data(), first_.data(), second_.data(), begin, end, gradient,
+                 s);
+    });
   }
   return norm;
 }

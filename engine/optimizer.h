@@ -38,9 +38,10 @@ class Optimizer {
   // The trainer's whole update in two sweeps: gradients still to be multiplied by grad_scale
   // (1 / examples) are clipped to a global norm of max_norm (when > 0) and applied, and zeroed for
   // the next step as they are read. Bit-identical to scaling them, clip_global_norm and step()
-  // in turn, which take five sweeps. Returns the norm before clipping.
+  // in turn, which take five sweeps. Returns the norm before clipping. `threads` share the
+  // update sweep (element-wise, so the result does not depend on their number).
   double step_scaled(std::span<float> values, std::span<float> grads, float grad_scale,
-                     double max_norm, float lr);
+                     double max_norm, float lr, int threads = 1);
 
   std::int64_t steps() const { return steps_; }
   // State for checkpoints: the moment arenas (SGD keeps its momentum in `first`).

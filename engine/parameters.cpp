@@ -6,6 +6,7 @@
 namespace engine {
 
 std::size_t ParameterArena::add(const std::string& name, std::vector<std::int64_t> shape) {
+  if (owner_ != nullptr) throw std::logic_error("parameter " + name + ": the values are shared");
   std::size_t size = 1;
   for (const auto d : shape) {
     if (d < 1) throw std::invalid_argument("parameter " + name + ": dimensions must be >= 1");
@@ -22,6 +23,15 @@ const ParameterSlice& ParameterArena::slice(const std::string& name) const {
     if (s.name == name) return s;
   }
   throw std::out_of_range("no parameter named '" + name + "'");
+}
+
+void ParameterArena::share_values_with(ParameterArena& owner) {
+  if (&owner == this || owner.owner_ != nullptr) throw std::logic_error("cannot share values");
+  if (owner.slices_.size() != slices_.size() || owner.values_.size() != values_.size()) {
+    throw std::invalid_argument("shared parameter values: the layouts differ");
+  }
+  owner_ = &owner;
+  values_ = {};  // never read again
 }
 
 void ParameterArena::zero_grads() {

@@ -5,6 +5,7 @@
 #include <future>
 #include <stdexcept>
 
+#include "engine/split_range.h"
 #include "kernels/cpu/gemm.h"
 
 namespace engine {
@@ -29,7 +30,10 @@ void slice_batch(const io::Batch& batch, std::size_t begin, std::size_t end, io:
 
 ReplicatedModel::ReplicatedModel(const ModelConfig& config, int threads) {
   if (threads < 1) throw std::invalid_argument("threads must be at least 1");
-  for (int t = 0; t < threads; ++t) replicas_.push_back(std::make_unique<Model>(config));
+  for (int t = 0; t < threads; ++t) {
+    replicas_.push_back(std::make_unique<Model>(config));
+    if (t > 0) replicas_.back()->parameters().share_values_with(primary().parameters());
+  }
   slices_.resize(static_cast<std::size_t>(threads));
   // Each replica's GEMMs run single-threaded on its own thread.
   cpu::set_blas_threads(1);
@@ -37,14 +41,6 @@ ReplicatedModel::ReplicatedModel(const ModelConfig& config, int threads) {
 
 void ReplicatedModel::initialize(std::uint64_t seed) {
   primary().initialize(seed);
-  sync();
-}
-
-void ReplicatedModel::sync() {
-  const auto source = primary().parameters().values();
-  for (std::size_t k = 1; k < replicas_.size(); ++k) {
-    std::copy(source.begin(), source.end(), replicas_[k]->parameters().values().begin());
-  }
 }
 
 template <typename Step>
@@ -76,16 +72,31 @@ StepResult ReplicatedModel::run_sliced(const io::Batch& batch, Step&& step) {
 StepResult ReplicatedModel::train_step(const io::Batch& batch, std::uint64_t dropout_seed,
                                        std::uint64_t dropout_step) {
   const auto threads = static_cast<std::uint64_t>(replicas_.size());
+  if (replica_grads_dirty_) {  // a step that never got to its sum (it threw)
+    for (std::size_t k = 1; k < replicas_.size(); ++k) replicas_[k]->parameters().zero_grads();
+  }
+  replica_grads_dirty_ = true;
   StepResult result = run_sliced(batch, [&](Model& model, const io::Batch& slice, std::size_t k) {
-    if (k > 0) model.parameters().zero_grads();  // the primary accumulates across micro-batches
     return model.train_step(slice, dropout_seed, dropout_step * threads + k);
   });
+  // The other replicas' gradients are added to the primary's (which accumulates across
+  // micro-batches) in replica order and zeroed for their next step, each thread taking a piece
+  // of the arena.
   const auto sum_start = std::chrono::steady_clock::now();
-  auto grads = primary().parameters().grads();
-  for (std::size_t k = 1; k < slices_used(batch); ++k) {
-    const auto part = replicas_[k]->parameters().grads();
-    for (std::size_t i = 0; i < grads.size(); ++i) grads[i] += part[i];
-  }
+  const std::size_t used = slices_used(batch);
+  const auto grads = primary().parameters().grads();
+  split_range(used > 1 ? grads.size() : 0, replicas_.size(),
+              [&](std::size_t begin, std::size_t end) {
+                for (std::size_t k = 1; k < used; ++k) {
+                  float* __restrict part = replicas_[k]->parameters().grads().data();
+                  float* __restrict total = grads.data();
+                  for (std::size_t i = begin; i < end; ++i) {
+                    total[i] += part[i];
+                    part[i] = 0.0f;
+                  }
+                }
+              });
+  replica_grads_dirty_ = false;
   result.backward_seconds +=
       std::chrono::duration<double>(std::chrono::steady_clock::now() - sum_start).count();
   return result;

@@ -1,7 +1,7 @@
 // --threads T on the CPU: T replicas of the model, each on its own thread with single-threaded
 // BLAS, each running forward and backward on a contiguous slice of the batch (data parallelism
-// inside one process). Gradients are summed into the primary replica, which the optimizer
-// updates and checkpoints save; sync() copies its weights back out to the others.
+// inside one process). The replicas share the primary's weights (they only read them);
+// gradients are summed into the primary's arena, which the optimizer updates.
 // Why not BLAS threads: the recurrent GEMMs are small (batch x 4H x H per step) and scale
 // poorly across threads, while slices of the batch are independent work.
 // Results depend on T (slices pack and draw dropout masks differently) and are deterministic
@@ -26,8 +26,6 @@ class ReplicatedModel {
   int threads() const { return static_cast<int>(replicas_.size()); }
 
   void initialize(std::uint64_t seed);
-  // Copies the primary's weights to the other replicas (after an optimizer step or a load).
-  void sync();
 
   // Gradients of the batch's summed loss ACCUMULATE into the primary's gradient arena.
   StepResult train_step(const io::Batch& batch, std::uint64_t dropout_seed,
@@ -44,6 +42,7 @@ class ReplicatedModel {
 
   std::vector<std::unique_ptr<Model>> replicas_;
   std::vector<io::Batch> slices_;
+  bool replica_grads_dirty_ = false;  // the other replicas' gradients may not be zero
 };
 
 }  // namespace engine

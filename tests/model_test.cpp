@@ -190,11 +190,18 @@ TEST(ReplicatedModel, SlicesTheBatchAcrossThreadsAndSumsTheSameGradients) {
   // A batch smaller than the thread count leaves replicas idle, and still adds up.
   io::Batch one = random_batch(rng, 1, 12, 3, 4);
   EXPECT_EQ(replicas.evaluate(one).rows, 1);
-  // sync() hands the primary's weights to every replica: evaluation agrees afterwards.
+  // The replicas share the primary's weights: a change is seen by all of them at once.
   replicas.primary().parameters().values()[5] += 0.5f;
   single.parameters().values()[5] += 0.5f;
-  replicas.sync();
-  EXPECT_EQ(single.evaluate(batch).predictions, replicas.evaluate(batch).predictions);
+  const StepResult changed = single.evaluate(batch);
+  const StepResult replicated = replicas.evaluate(batch);
+  EXPECT_EQ(changed.predictions, replicated.predictions);
+  EXPECT_NEAR(changed.loss_sum, replicated.loss_sum, 1e-5);
+  // A second step starts from zeroed replica gradients: it adds exactly one more batch.
+  single.train_step(batch, 0, 1);
+  replicas.train_step(batch, 0, 1);
+  for (std::size_t i = 0; i < ga.size(); ++i)
+    ASSERT_NEAR(ga[i], gb[i], 1e-5f + 1e-5f * std::abs(ga[i])) << i;
 }
 
 }  // namespace
