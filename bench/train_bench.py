@@ -6,7 +6,10 @@ the spread, the ratio, and our GFLOP/s against the SGEMM peak measured at the sa
 Usage: /usr/bin/python3 bench/train_bench.py [--reps 3] [--threads 1 2] [--steps 20]
            [--configs NAME ...]   (only the configs whose name contains one of these)
 Both sides get OPENBLAS_NUM_THREADS and OMP_NUM_THREADS set to the thread count (else
-OpenBLAS quietly uses every core) and OMP_WAIT_POLICY=PASSIVE.
+OpenBLAS quietly uses every core) and OMP_WAIT_POLICY=PASSIVE. Both use OpenBLAS for their
+GEMMs (Debian's PyTorch through libblas.so.3), with the kernels OpenBLAS picks for the CPU unless
+OPENBLAS_CORETYPE says otherwise; --openblas-core NAME (e.g. Haswell: AVX2, SkylakeX: AVX-512)
+sets it for both sides and for the SGEMM peak.
 """
 import argparse
 import os
@@ -16,6 +19,7 @@ import subprocess
 import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CORE = ""  # OPENBLAS_CORETYPE for every run, when set
 BASE = ["--embed", "128", "--hidden", "256", "--batch-size", "64", "--seq-len", "64"]
 CONFIGS = [
     ("LSTM E128 H256", ["--cell", "lstm"]),
@@ -31,6 +35,8 @@ CONFIGS = [
 
 def run(cmd, threads):
     env = dict(os.environ, OPENBLAS_NUM_THREADS=str(threads), OMP_NUM_THREADS=str(threads), OMP_WAIT_POLICY="PASSIVE")
+    if CORE:
+        env["OPENBLAS_CORETYPE"] = CORE
     out = subprocess.run(cmd, capture_output=True, text=True, env=env)
     if out.returncode != 0:
         sys.exit(f"failed: {' '.join(cmd)}\n{out.stderr}")
@@ -45,7 +51,11 @@ def main():
     p.add_argument("--steps", type=int, default=20)
     p.add_argument("--configs", nargs="*", default=[], help="substrings of config names to run")
     p.add_argument("--build", default=os.path.join(ROOT, os.environ.get("ENGINE_BUILD_DIR", "build")))
+    p.add_argument("--openblas-core", default="", help="OPENBLAS_CORETYPE for both sides (default: the environment's)")
     args = p.parse_args()
+    global CORE
+    CORE = args.openblas_core
+    print(f"OpenBLAS kernels: {CORE or os.environ.get('OPENBLAS_CORETYPE', 'detected for this CPU')}")
     engine = os.path.join(args.build, "bench", "bench_train")
     torch = ["/usr/bin/python3", os.path.join(ROOT, "bench", "bench_train_torch.py")]
     for threads in args.threads:

@@ -1,5 +1,7 @@
 #include "engine/cpu_runner.h"
 
+#include "kernels/cpu/gemm.h"
+
 namespace engine {
 
 CpuRunner::CpuRunner(const ModelConfig& model_config, const OptimizerConfig& optimizer_config,
@@ -23,7 +25,8 @@ CpuRunner::CpuRunner(const ModelConfig& model_config, const OptimizerConfig& opt
 }
 
 std::string CpuRunner::describe() const {
-  return "cpu, " + std::to_string(replicas_.threads()) + " thread(s) per rank, fp32";
+  return "cpu, " + std::to_string(replicas_.threads()) + " thread(s) per rank, fp32, " +
+         cpu::blas_description();
 }
 
 StepResult CpuRunner::train_step(const io::Batch& batch, std::uint64_t dropout_seed,

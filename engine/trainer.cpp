@@ -19,6 +19,7 @@
 #include "io/data_error.h"
 #include "io/dataset.h"
 #include "io/loader.h"
+#include "kernels/cpu/gemm.h"
 #include "tracking/mlflow_sink.h"
 #include "tracking/report.h"
 #include "tracking/tensorboard_writer.h"
@@ -281,6 +282,10 @@ TrainOutcome train(const TrainConfig& cfg, const LogFunction& info, const LogFun
       placement += (r ? ", " : "") + std::to_string(r) + "@" + hosts[r];
     info("[train] " + world.name() + " (rank@host/local: " + placement + "); " +
          runner->describe());
+    if (const std::string advice = cpu::blas_kernel_warning();
+        cfg.device == "cpu" && !advice.empty()) {
+      warn("[cpu] " + advice);
+    }
     if (cfg.device == "cuda" && cfg.threads > 1) {
       warn("[train] --threads " + std::to_string(cfg.threads) +
            " is a CPU option: with --device cuda each rank drives one GPU (mpirun -np N for more)");

@@ -5,9 +5,11 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <random>
 #include <vector>
 
+#include "kernels/cpu/gemm.h"
 #include "kernels/math/rnn_cells.h"
 
 namespace engine {
@@ -204,6 +206,43 @@ TEST(PackedLayout, SortsStablyAndCountsLiveSequences) {
   EXPECT_EQ(layout.step_offsets, (std::vector<int>{0, 4, 7, 9, 11}));
   EXPECT_EQ(layout.rows(), 11);
   EXPECT_THROW(PackedLayout::from_lengths(std::vector<std::int32_t>{3, 0}), std::invalid_argument);
+}
+
+// The row-major GEMM wrapper against a plain loop, every transpose, and the BLAS it reports.
+TEST(Sgemm, RowMajorTransposesMatchALoopAndTheKernelsAreNamed) {
+  std::mt19937 rng(3);
+  std::uniform_real_distribution<float> uniform(-1.0f, 1.0f);
+  const int m = 5, n = 7, k = 3;
+  std::vector<float> a(m * k), b(k * n);
+  for (float& x : a) x = uniform(rng);
+  for (float& x : b) x = uniform(rng);
+  for (const bool ta : {false, true}) {
+    for (const bool tb : {false, true}) {
+      // Stored as op(A) = A or A^T: transposed storage is k x m (resp. n x k).
+      std::vector<float> as(a.size()), bs(b.size());
+      for (int i = 0; i < m; ++i)
+        for (int p = 0; p < k; ++p) as[ta ? p * m + i : i * k + p] = a[i * k + p];
+      for (int p = 0; p < k; ++p)
+        for (int j = 0; j < n; ++j) bs[tb ? j * k + p : p * n + j] = b[p * n + j];
+      std::vector<float> c(m * n, 1.0f);
+      cpu::sgemm(ta ? cpu::Trans::kYes : cpu::Trans::kNo, tb ? cpu::Trans::kYes : cpu::Trans::kNo,
+                 m, n, k, 2.0f, as.data(), ta ? m : k, bs.data(), tb ? k : n, 0.5f, c.data(), n);
+      for (int i = 0; i < m; ++i) {
+        for (int j = 0; j < n; ++j) {
+          float want = 0.5f;
+          for (int p = 0; p < k; ++p) want += 2.0f * a[i * k + p] * b[p * n + j];
+          ASSERT_NEAR(c[i * n + j], want, 1e-5f) << ta << tb << " " << i << "," << j;
+        }
+      }
+    }
+  }
+  EXPECT_EQ(cpu::blas_description().rfind("OpenBLAS ", 0), 0u) << cpu::blas_description();
+  // Without OPENBLAS_CORETYPE there is nothing to advise.
+  const char* forced = std::getenv("OPENBLAS_CORETYPE");
+  const std::string saved = forced != nullptr ? forced : "";
+  ::unsetenv("OPENBLAS_CORETYPE");
+  EXPECT_EQ(cpu::blas_kernel_warning(), "");
+  if (!saved.empty()) ::setenv("OPENBLAS_CORETYPE", saved.c_str(), 1);
 }
 
 }  // namespace

@@ -2,6 +2,8 @@
 // The only way the CPU backend multiplies matrices; thread count is set once per process.
 #pragma once
 
+#include <string>
+
 namespace engine::cpu {
 
 enum class Trans { kNo, kYes };
@@ -12,5 +14,11 @@ void sgemm(Trans trans_a, Trans trans_b, int m, int n, int k, float alpha, const
 
 // Threads BLAS may use (OpenBLAS otherwise starts one per core on its own).
 void set_blas_threads(int threads);
+
+// Which kernels do the work, e.g. "OpenBLAS SkylakeX kernels".
+std::string blas_description();
+// Non-empty when OPENBLAS_CORETYPE holds OpenBLAS to kernels without AVX-512 on a CPU that has
+// it (training ran 1.5x slower that way on an AVX-512 machine; bench/RESULTS.md).
+std::string blas_kernel_warning();
 
 }  // namespace engine::cpu
