@@ -4,6 +4,7 @@
 #include <stdexcept>
 
 #include "kernels/cpu/gemm.h"
+#include "kernels/cpu/packed_gemm.h"
 #include "kernels/cpu/rnn_pointwise.h"
 
 namespace engine {
@@ -76,6 +77,9 @@ void RecurrentLayer::forward(const PackedLayout& layout, const float* x,
   cpu::sgemm(Trans::kNo, Trans::kYes, rows, GH, input_, 1.0f, x, input_, params.w_ih, input_, 0.0f,
              projection_.data(), GH);
   add_row_vector(projection_.data(), rows, GH, params.b_ih);
+  // W_hh^T is packed once for every step's product (OpenBLAS would repack it at each).
+  const bool packed = cpu::packed_gemm_available();
+  if (packed) packed_w_hh_.pack_transposed(params.w_hh, GH, H, H);
 
   const int T = layout.steps();
   for (int k = 0; k < T; ++k) {
@@ -85,7 +89,10 @@ void RecurrentLayer::forward(const PackedLayout& layout, const float* x,
     const int tp = previous_step(t);
     for (int s = 0; s < n; ++s)
       std::copy(params.b_hh, params.b_hh + GH, recurrent_.data() + at(s, GH));
-    if (n_prev > 0) {
+    if (n_prev > 0 && packed) {
+      cpu::gemm_packed(n_prev, h + at(layout.row(0, tp), H), H, packed_w_hh_, recurrent_.data(), GH,
+                       true);
+    } else if (n_prev > 0) {
       cpu::sgemm(Trans::kNo, Trans::kYes, n_prev, GH, H, 1.0f, h + at(layout.row(0, tp), H), H,
                  params.w_hh, H, 1.0f, recurrent_.data(), GH);
     }
@@ -127,6 +134,8 @@ void RecurrentLayer::backward(const PackedLayout& layout, const float* x, const 
   float* d_recurrent = cell_ == CellType::kGru ? d_recurrent_.data() : d_projection;
   h_carry_.assign(at(B, H), 0.0f);
   c_carry_.assign(cell_ == CellType::kLstm ? at(B, H) : 0, 0.0f);
+  const bool packed = cpu::packed_gemm_available();
+  if (packed) packed_w_hh_.pack(params.w_hh, GH, H, H);
 
   const int T = layout.steps();
   for (int k = 0; k < T; ++k) {
@@ -157,7 +166,10 @@ void RecurrentLayer::backward(const PackedLayout& layout, const float* x, const 
           break;
       }
     }
-    if (n_prev > 0) {
+    if (n_prev > 0 && packed) {
+      cpu::gemm_packed(n_prev, d_recurrent + at(layout.row(0, t), GH), GH, packed_w_hh_,
+                       h_carry_.data(), H, cell_ == CellType::kGru);
+    } else if (n_prev > 0) {
       cpu::sgemm(Trans::kNo, Trans::kNo, n_prev, H, GH, 1.0f,
                  d_recurrent + at(layout.row(0, t), GH), GH, params.w_hh, H,
                  cell_ == CellType::kGru ? 1.0f : 0.0f, h_carry_.data(), H);

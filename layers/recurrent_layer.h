@@ -1,7 +1,8 @@
 // One direction of one recurrent layer (RNN tanh, LSTM or GRU) over a packed batch, on the CPU.
 //
 // Forward: the input projection of all steps is one GEMM (x W_ih^T + b_ih); then per step one
-// GEMM of the live rows' previous state with W_hh and one fused pointwise pass
+// GEMM of the live rows' previous state with W_hh (packed once per pass for all steps, where the
+// CPU has AVX-512: kernels/cpu/packed_gemm.h) and one fused pointwise pass
 // (kernels/math/rnn_cells.h). Backward runs the steps in reverse with the same pointwise math
 // and one GEMM per step for the state gradient, then forms dW_ih, dW_hh, the biases and dx with
 // single GEMMs over all steps.
@@ -14,6 +15,7 @@
 
 #include <vector>
 
+#include "kernels/cpu/packed_gemm.h"
 #include "layers/packed_sequence.h"
 
 namespace engine {
@@ -68,6 +70,7 @@ class RecurrentLayer {
   std::vector<float> c_carry_;      // [batch x H] LSTM: gradient reaching c_prev
   std::vector<float> h_previous_;   // [rows x H] each row's previous state (zeros at starts)
   std::vector<float> zeros_;        // [H]: the state before a sequence's first step
+  cpu::PackedB packed_w_hh_;        // W_hh^T (forward) or W_hh (backward) for the step GEMMs
 };
 
 }  // namespace engine

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "kernels/cpu/gemm.h"
+#include "kernels/cpu/packed_gemm.h"
 #include "kernels/math/rnn_cells.h"
 
 namespace engine {
@@ -206,6 +207,95 @@ TEST(PackedLayout, SortsStablyAndCountsLiveSequences) {
   EXPECT_EQ(layout.step_offsets, (std::vector<int>{0, 4, 7, 9, 11}));
   EXPECT_EQ(layout.rows(), 11);
   EXPECT_THROW(PackedLayout::from_lengths(std::vector<std::int32_t>{3, 0}), std::invalid_argument);
+}
+
+// The packed small-M GEMM against a plain loop: row counts around its 8-row blocks, column
+// counts around its 32-column panels, both packings, overwrite and accumulate.
+TEST(PackedGemm, MatchesALoopForEveryShapeEdge) {
+  if (!cpu::packed_gemm_available())
+    GTEST_SKIP() << "this CPU has no AVX-512F: the layers use OpenBLAS";
+  std::mt19937 rng(5);
+  std::uniform_real_distribution<float> uniform(-1.0f, 1.0f);
+  for (const int m : {1, 3, 8, 9, 17}) {
+    for (const int n : {1, 20, 32, 45, 64}) {
+      for (const int k : {1, 7, 33}) {
+        for (const bool transposed : {false, true}) {
+          const int ldw = (transposed ? k : n) + 3;  // a row stride wider than the rows
+          std::vector<float> a(static_cast<std::size_t>(m * (k + 2))),
+              w((transposed ? n : k) * ldw);
+          for (float& x : a) x = uniform(rng);
+          for (float& x : w) x = uniform(rng);
+          const auto b_at = [&](int kk, int j) {
+            return transposed ? w[static_cast<std::size_t>(j * ldw + kk)]
+                              : w[static_cast<std::size_t>(kk * ldw + j)];
+          };
+          cpu::PackedB b;
+          if (transposed) {
+            b.pack_transposed(w.data(), n, k, ldw);
+          } else {
+            b.pack(w.data(), k, n, ldw);
+          }
+          for (const bool accumulate : {false, true}) {
+            const int ldc = n + 5;
+            std::vector<float> c(static_cast<std::size_t>(m * ldc));
+            for (float& x : c) x = uniform(rng);
+            const std::vector<float> before = c;
+            cpu::gemm_packed(m, a.data(), k + 2, b, c.data(), ldc, accumulate);
+            for (int i = 0; i < m; ++i) {
+              for (int j = 0; j < ldc; ++j) {
+                const auto at = static_cast<std::size_t>(i * ldc + j);
+                if (j >= n) {  // beyond the product's columns nothing is touched
+                  ASSERT_EQ(c[at], before[at]);
+                  continue;
+                }
+                double want = accumulate ? before[at] : 0.0;
+                for (int kk = 0; kk < k; ++kk)
+                  want += static_cast<double>(a[static_cast<std::size_t>(i * (k + 2) + kk)]) *
+                          b_at(kk, j);
+                ASSERT_NEAR(c[at], want, 1e-5) << m << "x" << n << "x" << k << " t" << transposed
+                                               << " acc" << accumulate << " at " << i << "," << j;
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+// The layer's step GEMMs through the packed kernel and through OpenBLAS give the same results.
+TEST(RecurrentLayer, PackedAndBlasStepProductsAgree) {
+  if (!cpu::packed_gemm_available()) GTEST_SKIP() << "this CPU has no AVX-512F: only OpenBLAS runs";
+  for (const CellType cell : {CellType::kRnn, CellType::kLstm, CellType::kGru}) {
+    const int I = 6, H = 40, G = gate_count(cell);
+    const PackedLayout layout = PackedLayout::from_lengths(std::vector<std::int32_t>{9, 3, 12, 1});
+    std::mt19937 rng(8);
+    std::uniform_real_distribution<float> uniform(-0.5f, 0.5f);
+    const auto rows = static_cast<std::size_t>(layout.rows());
+    const auto gh = static_cast<std::size_t>(G * H);
+    std::vector<float> x(rows * I), dh(rows * H), params(gh * (I + H + 2));
+    for (auto* v : {&x, &dh, &params})
+      for (float& value : *v) value = uniform(rng);
+    const RecurrentParams p{params.data(), params.data() + gh * I, params.data() + gh * (I + H),
+                            params.data() + gh * (I + H + 1)};
+    const auto run = [&](bool packed) {
+      cpu::set_packed_gemm_enabled(packed);
+      RecurrentLayer layer(cell, I, H, false);
+      std::vector<float> h(rows * H), dx(rows * I), grads(params.size(), 0.0f);
+      const RecurrentGrads g{grads.data(), grads.data() + gh * I, grads.data() + gh * (I + H),
+                             grads.data() + gh * (I + H + 1)};
+      layer.forward(layout, x.data(), p, h.data());
+      layer.backward(layout, x.data(), h.data(), dh.data(), p, g, dx.data());
+      cpu::set_packed_gemm_enabled(true);
+      h.insert(h.end(), dx.begin(), dx.end());
+      h.insert(h.end(), grads.begin(), grads.end());
+      return h;
+    };
+    const std::vector<float> packed = run(true), blas = run(false);
+    ASSERT_EQ(packed.size(), blas.size());
+    for (std::size_t i = 0; i < packed.size(); ++i)
+      ASSERT_NEAR(packed[i], blas[i], 1e-5f * (1 + std::abs(blas[i]))) << i;
+  }
 }
 
 // The row-major GEMM wrapper against a plain loop, every transpose, and the BLAS it reports.
