@@ -59,8 +59,10 @@ def main():
     engine = os.path.join(args.build, "bench", "bench_train")
     torch = ["/usr/bin/python3", os.path.join(ROOT, "bench", "bench_train_torch.py")]
     for threads in args.threads:
-        peak = run([os.path.join(args.build, "bench", "bench_sgemm"), "2048", str(threads)], threads)["gflops"]
-        print(f"threads={threads}: SGEMM peak {peak:.1f} GFLOP/s (2048^3, best of 5)")
+        # The machine is shared: the peak is the best of three runs of bench_sgemm (each best of 5).
+        peak = max(run([os.path.join(args.build, "bench", "bench_sgemm"), "2048", str(threads)], threads)["gflops"]
+                   for _ in range(3))
+        print(f"threads={threads}: SGEMM peak {peak:.1f} GFLOP/s (2048^3, best of 3 x 5)")
         print(f"  {'config':24s} {'engine samples/s':>24s} {'PyTorch samples/s':>24s} {'ratio':>6s} {'GFLOP/s':>8s} {'of peak':>7s}")
         for name, extra in CONFIGS:
             if args.configs and not any(c in name for c in args.configs):
