@@ -2,11 +2,8 @@
 
 #include <cblas.h>
 
-#include <atomic>
 #include <cctype>
 #include <cstdlib>
-
-#include "kernels/cpu/packed_gemm.h"
 
 namespace engine::cpu {
 
@@ -20,19 +17,6 @@ void sgemm(Trans trans_a, Trans trans_b, int m, int n, int k, float alpha, const
 
 void set_blas_threads(int threads) {
   openblas_set_num_threads(threads);
-}
-
-namespace {
-std::atomic<bool> packed_enabled{true};
-}
-
-bool packed_gemm_available() {
-  static const bool supported = __builtin_cpu_supports("avx512f");
-  return supported && packed_enabled.load(std::memory_order_relaxed);
-}
-
-void set_packed_gemm_enabled(bool enabled) {
-  packed_enabled.store(enabled, std::memory_order_relaxed);
 }
 
 std::string blas_description() {

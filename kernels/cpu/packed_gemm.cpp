@@ -1,54 +1,16 @@
-// Built with -mavx512f (kernels/CMakeLists.txt): nothing here may run unless
-// packed_gemm_available() (gemm.cpp, built for every x86-64) said yes.
 #include "kernels/cpu/packed_gemm.h"
 
-#include <immintrin.h>
-
 #include <algorithm>
+#include <atomic>
 #include <stdexcept>
+
+#include "kernels/cpu/packed_gemm_avx512.h"
 
 namespace engine::cpu {
 
 namespace {
-
-// R rows of C (R <= 8) by one panel: 2R accumulators of 16 floats over the whole k.
-template <int R>
-void block(const float* a, int lda, const float* panel, int k, float* c, int ldc, int columns,
-           bool accumulate) {
-  __m512 sum[R][2];
-  for (int r = 0; r < R; ++r) {
-    sum[r][0] = _mm512_setzero_ps();
-    sum[r][1] = _mm512_setzero_ps();
-  }
-  for (int kk = 0; kk < k; ++kk) {
-    const __m512 b0 = _mm512_loadu_ps(panel + kk * PackedB::kPanel);
-    const __m512 b1 = _mm512_loadu_ps(panel + kk * PackedB::kPanel + 16);
-    for (int r = 0; r < R; ++r) {
-      const __m512 value = _mm512_set1_ps(a[static_cast<std::size_t>(r) * lda + kk]);
-      sum[r][0] = _mm512_fmadd_ps(value, b0, sum[r][0]);
-      sum[r][1] = _mm512_fmadd_ps(value, b1, sum[r][1]);
-    }
-  }
-  const auto low = static_cast<__mmask16>(columns >= 16 ? 0xFFFF : (1u << columns) - 1);
-  const auto high = static_cast<__mmask16>(columns >= 32   ? 0xFFFF
-                                           : columns <= 16 ? 0
-                                                           : (1u << (columns - 16)) - 1);
-  for (int r = 0; r < R; ++r) {
-    float* row = c + static_cast<std::size_t>(r) * ldc;
-    if (accumulate) {
-      sum[r][0] = _mm512_add_ps(_mm512_maskz_loadu_ps(low, row), sum[r][0]);
-      sum[r][1] = _mm512_add_ps(_mm512_maskz_loadu_ps(high, row + 16), sum[r][1]);
-    }
-    _mm512_mask_storeu_ps(row, low, sum[r][0]);
-    _mm512_mask_storeu_ps(row + 16, high, sum[r][1]);
-  }
+std::atomic<bool> enabled{true};
 }
-
-using BlockFunction = void (*)(const float*, int, const float*, int, float*, int, int, bool);
-constexpr BlockFunction kBlocks[9] = {nullptr,  block<1>, block<2>, block<3>, block<4>,
-                                      block<5>, block<6>, block<7>, block<8>};
-
-}  // namespace
 
 void PackedB::pack_transposed(const float* w, int n, int k, int ldw) {
   k_ = k;
@@ -76,19 +38,19 @@ void PackedB::pack(const float* w, int k, int n, int ldw) {
   }
 }
 
+bool packed_gemm_available() {
+  static const bool supported = __builtin_cpu_supports("avx512f");
+  return supported && enabled.load(std::memory_order_relaxed);
+}
+
+void set_packed_gemm_enabled(bool on) {
+  enabled.store(on, std::memory_order_relaxed);
+}
+
 void gemm_packed(int m, const float* a, int lda, const PackedB& b, float* c, int ldc,
                  bool accumulate) {
   if (!packed_gemm_available()) throw std::logic_error("gemm_packed: not available on this CPU");
-  const int panels = (b.n() + PackedB::kPanel - 1) / PackedB::kPanel;
-  for (int p = 0; p < panels; ++p) {
-    const int columns = std::min(PackedB::kPanel, b.n() - p * PackedB::kPanel);
-    float* c_panel = c + p * PackedB::kPanel;
-    for (int i = 0; i < m; i += 8) {
-      const int rows = std::min(8, m - i);
-      kBlocks[rows](a + static_cast<std::size_t>(i) * lda, lda, b.panel(p), b.k(),
-                    c_panel + static_cast<std::size_t>(i) * ldc, ldc, columns, accumulate);
-    }
-  }
+  avx512::gemm_packed(m, a, lda, b.panel(0), b.k(), b.n(), c, ldc, accumulate);
 }
 
 }  // namespace engine::cpu

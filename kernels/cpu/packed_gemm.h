@@ -4,8 +4,8 @@
 // these shapes it reached 40-160 GFLOP/s where this kernel holds ~180). B is stored in panels of
 // 32 columns, each k x 32 and zero-padded, so an 8-row x 32-column block of C lives in 16
 // AVX-512 registers for the whole k loop, and A is read in place (row-major, no packing).
-// Needs AVX-512F at run time: call nothing here but packed_gemm_available() unless it is true
-// (callers use cpu::sgemm otherwise).
+// Needs AVX-512F at run time: call gemm_packed only when packed_gemm_available() (callers use
+// cpu::sgemm otherwise).
 // Products are summed over k in order, so results are deterministic (they differ from
 // OpenBLAS's in the last bits).
 #pragma once
