@@ -20,7 +20,6 @@ import subprocess
 import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-CORE = ""  # OPENBLAS_CORETYPE for every run, when set
 BASE = ["--embed", "128", "--hidden", "256", "--batch-size", "64", "--seq-len", "64"]
 CONFIGS = [
     ("LSTM E128 H256", ["--cell", "lstm"]),
@@ -36,8 +35,6 @@ CONFIGS = [
 
 def run(cmd, threads):
     env = dict(os.environ, OPENBLAS_NUM_THREADS=str(threads), OMP_NUM_THREADS=str(threads), OMP_WAIT_POLICY="PASSIVE")
-    if CORE:
-        env["OPENBLAS_CORETYPE"] = CORE
     out = subprocess.run(cmd, capture_output=True, text=True, env=env)
     if out.returncode != 0:
         sys.exit(f"failed: {' '.join(cmd)}\n{out.stderr}")
@@ -54,9 +51,9 @@ def main():
     p.add_argument("--build", default=os.path.join(ROOT, os.environ.get("ENGINE_BUILD_DIR", "build")))
     p.add_argument("--openblas-core", default="", help="OPENBLAS_CORETYPE for both sides (default: the environment's)")
     args = p.parse_args()
-    global CORE
-    CORE = args.openblas_core
-    print(f"OpenBLAS kernels: {CORE or os.environ.get('OPENBLAS_CORETYPE', 'detected for this CPU')}")
+    if args.openblas_core:  # every run below inherits it: both sides and the SGEMM rate
+        os.environ["OPENBLAS_CORETYPE"] = args.openblas_core
+    print(f"OpenBLAS kernels: {os.environ.get('OPENBLAS_CORETYPE', 'detected for this CPU')}")
     engine = os.path.join(args.build, "bench", "bench_train")
     torch = ["/usr/bin/python3", os.path.join(ROOT, "bench", "bench_train_torch.py")]
     sgemm = [os.path.join(args.build, "bench", "bench_sgemm"), "2048"]

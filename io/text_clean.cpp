@@ -246,14 +246,10 @@ std::string_view TextCleaner::clean(std::string_view raw) {
   return text;
 }
 
-void append_clean_text(std::string_view raw, std::string& out) {
-  TextCleaner cleaner;
-  append_collapsed(cleaner.clean(raw), out);
-}
-
 std::string clean_text(std::string_view raw) {
+  TextCleaner cleaner;
   std::string out;
-  append_clean_text(raw, out);
+  append_collapsed(cleaner.clean(raw), out);
   return out;
 }
 

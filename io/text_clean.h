@@ -19,7 +19,6 @@ namespace engine::io {
 
 // All four rules.
 std::string clean_text(std::string_view raw);
-void append_clean_text(std::string_view raw, std::string& out);
 
 // False when no rule 1-3 can apply (no ';', '\\' or '<'): then cleaning only normalises
 // whitespace, which the tokenizer does by itself, so callers may skip it.

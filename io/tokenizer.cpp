@@ -131,9 +131,11 @@ inline void scalar_step(std::string_view text, std::size_t& i, TokenSink& sink) 
   ++i;
 }
 
+// The vector path's block: one AVX2 register of bytes.
+constexpr std::size_t kBlock = 32;
+
 #if defined(__AVX2__)
 constexpr bool kVectorized = true;
-constexpr std::size_t kBlock = 32;
 
 // Tokenizes the 32 bytes at `p` when none of them needs the byte-wise rules (multi-byte
 // characters, '"' or '<'); returns false, having done nothing, when one does. Bytes are
@@ -181,7 +183,6 @@ inline bool vector_block(const char* p, TokenSink& sink) {
 }
 #else
 constexpr bool kVectorized = false;
-constexpr std::size_t kBlock = 32;
 inline bool vector_block(const char*, TokenSink&) {
   return false;
 }
