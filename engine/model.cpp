@@ -359,23 +359,18 @@ void Model::backward(const io::Batch& batch) {
   std::vector<float> d_joined;
   readout_backward(d_features, d_joined);
 
-  // Down the stack: split the joined gradient by direction, run each direction's backward and
-  // sum their input gradients, then undo the dropout that fed the layer.
-  std::vector<float> d_h(rows * H), d_input, d_direction;
+  // Down the stack: each direction reads its columns of the joined gradient and the second adds
+  // its input gradient to the first's; then undo the dropout that fed the layer.
+  std::vector<float> d_input;
   for (int l = config_.layers - 1; l >= 0; --l) {
     const auto in = static_cast<std::size_t>(l == 0 ? config_.embed : config_.feature_size());
-    d_input.assign(rows * in, 0.0f);
-    d_direction.resize(rows * in);
+    d_input.resize(rows * in);
     for (int d = 0; d < dirs; ++d) {
-      for (std::size_t r = 0; r < rows; ++r) {
-        const float* src = d_joined.data() + at(r, F) + static_cast<std::size_t>(d) * H;
-        std::copy(src, src + H, d_h.data() + at(r, H));
-      }
       RecurrentSlot& slot = recurrent_[static_cast<std::size_t>(l * dirs + d)];
       slot.layer.backward(layout_, inputs_[static_cast<std::size_t>(l)].data(),
-                          outputs_[static_cast<std::size_t>(l * dirs + d)].data(), d_h.data(),
-                          params_of(slot), grads_of(slot), d_direction.data());
-      for (std::size_t i = 0; i < d_input.size(); ++i) d_input[i] += d_direction[i];
+                          outputs_[static_cast<std::size_t>(l * dirs + d)].data(),
+                          d_joined.data() + static_cast<std::size_t>(d) * H, static_cast<int>(F),
+                          params_of(slot), grads_of(slot), d_input.data(), d > 0);
     }
     ready(recurrent_[static_cast<std::size_t>(l * dirs)].w_ih);
     apply_dropout(d_input, static_cast<std::uint32_t>(l));  // the stream that fed layer l

@@ -25,11 +25,10 @@ int gate_count(CellType cell) {
 
 namespace {
 
-void add_row_vector(float* matrix, int rows, int columns, const float* vector) {
-  for (int r = 0; r < rows; ++r) {
-    float* row = matrix + static_cast<std::size_t>(r) * static_cast<std::size_t>(columns);
-    for (int c = 0; c < columns; ++c) row[c] += vector[c];
-  }
+void fill_rows(float* matrix, int rows, int columns, const float* vector) {
+  for (int r = 0; r < rows; ++r)
+    std::copy(vector, vector + columns,
+              matrix + static_cast<std::size_t>(r) * static_cast<std::size_t>(columns));
 }
 
 void add_column_sums(const float* matrix, int rows, int columns, float* sums) {
@@ -71,12 +70,15 @@ void RecurrentLayer::forward(const PackedLayout& layout, const float* x,
   const int GH = gates_ * H;
   projection_.resize(at(rows, GH));
   recurrent_.resize(at(layout.sequences(), GH));
-  saved_.resize(cell_ == CellType::kRnn ? 0 : at(rows, 4 * H));
+  // LSTM keeps its gates (4H, as wide as its projection rows) in the projection rows it consumed.
+  saved_.resize(cell_ == CellType::kGru ? at(rows, 4 * H) : 0);
+  row_scratch_.resize(static_cast<std::size_t>(GH));
   cell_state_.resize(cell_ == CellType::kLstm ? at(rows, H) : 0);
 
-  cpu::sgemm(Trans::kNo, Trans::kYes, rows, GH, input_, 1.0f, x, input_, params.w_ih, input_, 0.0f,
+  // The bias first, the product added to it: one pass over the rows fewer than adding after.
+  fill_rows(projection_.data(), rows, GH, params.b_ih);
+  cpu::sgemm(Trans::kNo, Trans::kYes, rows, GH, input_, 1.0f, x, input_, params.w_ih, input_, 1.0f,
              projection_.data(), GH);
-  add_row_vector(projection_.data(), rows, GH, params.b_ih);
   // W_hh^T is packed once for every step's product (OpenBLAS would repack it at each).
   const bool packed = cpu::packed_gemm_available();
   if (packed) packed_w_hh_.pack_transposed(params.w_hh, GH, H, H);
@@ -103,11 +105,16 @@ void RecurrentLayer::forward(const PackedLayout& layout, const float* x,
       const float* u = recurrent_.data() + at(s, GH);
       float* out = h + at(row, H);
       switch (cell_) {
-        case CellType::kLstm:
-          cpu::lstm_forward_row(
-              H, p, u, prow >= 0 ? cell_state_.data() + at(prow, H) : zeros_.data(),
-              saved_.data() + at(row, 4 * H), cell_state_.data() + at(row, H), out);
+        case CellType::kLstm: {
+          // In place: the row is copied to L1-resident scratch and the gates written over it,
+          // which spares a second rows x 4H stream through memory.
+          float* gates = projection_.data() + at(row, GH);
+          std::copy(gates, gates + GH, row_scratch_.data());
+          cpu::lstm_forward_row(H, row_scratch_.data(), u,
+                                prow >= 0 ? cell_state_.data() + at(prow, H) : zeros_.data(), gates,
+                                cell_state_.data() + at(row, H), out);
           break;
+        }
         case CellType::kGru:
           cpu::gru_forward_row(H, p, u, prow >= 0 ? h + at(prow, H) : zeros_.data(),
                                saved_.data() + at(row, 4 * H), out);
@@ -121,8 +128,8 @@ void RecurrentLayer::forward(const PackedLayout& layout, const float* x,
 }
 
 void RecurrentLayer::backward(const PackedLayout& layout, const float* x, const float* h,
-                              const float* dh, const RecurrentParams& params,
-                              const RecurrentGrads& grads, float* dx) {
+                              const float* dh, int dh_stride, const RecurrentParams& params,
+                              const RecurrentGrads& grads, float* dx, bool add_to_dx) {
   const int rows = layout.rows();
   const int H = hidden_;
   const int GH = gates_ * H;
@@ -146,12 +153,14 @@ void RecurrentLayer::backward(const PackedLayout& layout, const float* x, const 
     for (int s = 0; s < n; ++s) {
       const int row = layout.row(s, t);
       const int prow = s < n_prev ? layout.row(s, tp) : -1;
-      const float* dh_row = dh + at(row, H);
+      const float* dh_row = dh + at(row, dh_stride);
       float* carry = h_carry_.data() + at(s, H);
       float* dp = d_projection + at(row, GH);
       switch (cell_) {
         case CellType::kLstm:
-          cpu::lstm_backward_row(H, saved_.data() + at(row, 4 * H), cell_state_.data() + at(row, H),
+          // The gates kept in this row are read from scratch; their gradient replaces them.
+          std::copy(dp, dp + GH, row_scratch_.data());
+          cpu::lstm_backward_row(H, row_scratch_.data(), cell_state_.data() + at(row, H),
                                  prow >= 0 ? cell_state_.data() + at(prow, H) : zeros_.data(),
                                  dh_row, carry, c_carry_.data() + at(s, H), dp, prow >= 0);
           break;
@@ -188,13 +197,22 @@ void RecurrentLayer::backward(const PackedLayout& layout, const float* x, const 
   }
   cpu::sgemm(Trans::kYes, Trans::kNo, GH, H, rows, 1.0f, d_recurrent, GH, h_previous_.data(), H,
              1.0f, grads.w_hh, H);
-  add_column_sums(d_recurrent, rows, GH, grads.b_hh);
   cpu::sgemm(Trans::kYes, Trans::kNo, GH, input_, rows, 1.0f, d_projection, GH, x, input_, 1.0f,
              grads.w_ih, input_);
-  add_column_sums(d_projection, rows, GH, grads.b_ih);
+  if (cell_ == CellType::kGru) {
+    add_column_sums(d_recurrent, rows, GH, grads.b_hh);
+    add_column_sums(d_projection, rows, GH, grads.b_ih);
+  } else {  // one gradient for both biases: sum it once
+    bias_sums_.assign(static_cast<std::size_t>(GH), 0.0f);
+    add_column_sums(d_projection, rows, GH, bias_sums_.data());
+    for (int j = 0; j < GH; ++j) {
+      grads.b_ih[j] += bias_sums_[static_cast<std::size_t>(j)];
+      grads.b_hh[j] += bias_sums_[static_cast<std::size_t>(j)];
+    }
+  }
   if (dx != nullptr) {
     cpu::sgemm(Trans::kNo, Trans::kNo, rows, input_, GH, 1.0f, d_projection, GH, params.w_ih,
-               input_, 0.0f, dx, input_);
+               input_, add_to_dx ? 1.0f : 0.0f, dx, input_);
   }
 }
 

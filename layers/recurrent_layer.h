@@ -9,7 +9,9 @@
 //
 // Parameter layout is cuDNN's and PyTorch's (W_ih [G*H x I], W_hh [G*H x H], b_ih, b_hh [G*H]),
 // gates LSTM i,f,g,o and GRU r,z,n, so a PyTorch state_dict maps one matrix at a time.
-// backward() ACCUMULATES parameter gradients (+=) and OVERWRITES the input gradient (=).
+// backward() ACCUMULATES parameter gradients (+=) and OVERWRITES the input gradient (=) unless
+// told to add to it. It consumes what forward kept (LSTM's gates become their gradients), so
+// each backward needs its own forward.
 // A reverse layer runs each sequence from its last valid step to its first.
 #pragma once
 
@@ -44,10 +46,13 @@ class RecurrentLayer {
 
   // x: packed [rows x input]; h: packed [rows x hidden] outputs. Keeps what backward needs.
   void forward(const PackedLayout& layout, const float* x, const RecurrentParams& params, float* h);
-  // x and h as given to / produced by the last forward; dh: d loss / d h (packed). dx may be
-  // null when the input needs no gradient (the embedding's output does, the test input not).
+  // x and h as given to / produced by the last forward; dh: d loss / d h (packed rows of
+  // dh_stride floats, so a bidirectional stack passes its joined gradient with no copy). dx is
+  // overwritten, or added to with add_to_dx (a bidirectional layer's second direction); it may
+  // be null when the input needs no gradient (the embedding's output does, the test input not).
   void backward(const PackedLayout& layout, const float* x, const float* h, const float* dh,
-                const RecurrentParams& params, const RecurrentGrads& grads, float* dx);
+                int dh_stride, const RecurrentParams& params, const RecurrentGrads& grads,
+                float* dx, bool add_to_dx);
 
  private:
   // The step whose state step t continues from, and how many of t's rows have one.
@@ -59,17 +64,20 @@ class RecurrentLayer {
   int hidden_;
   int gates_;
   bool reverse_;
-  // Saved by forward, per packed row: LSTM i,f,g,o (4H) and c (H); GRU r,z,n,u_n (4H).
+  // Saved by forward, per packed row: GRU r,z,n,u_n (4H); LSTM c (H), and its gates i,f,g,o
+  // (4H) in projection_.
   std::vector<float> saved_;
   std::vector<float> cell_state_;
   // Scratch reused across calls.
   std::vector<float> projection_;   // [rows x G*H]: x W_ih^T + b_ih, then its gradient
+  std::vector<float> row_scratch_;  // [G*H]: one row of projection_ while it is overwritten
   std::vector<float> recurrent_;    // [batch x G*H]: h_prev W_hh^T + b_hh for one step
   std::vector<float> d_recurrent_;  // GRU only: [rows x G*H] gradient of the recurrent product
   std::vector<float> h_carry_;      // [batch x H] gradient reaching h_prev
   std::vector<float> c_carry_;      // [batch x H] LSTM: gradient reaching c_prev
   std::vector<float> h_previous_;   // [rows x H] each row's previous state (zeros at starts)
   std::vector<float> zeros_;        // [H]: the state before a sequence's first step
+  std::vector<float> bias_sums_;    // [G*H]: LSTM/RNN column sums of the shared gate gradient
   cpu::PackedB packed_w_hh_;        // W_hh^T (forward) or W_hh (backward) for the step GEMMs
 };
 

@@ -141,7 +141,7 @@ TEST_P(RecurrentLayerTest, MatchesReferenceForwardAndFiniteDifferenceGradients) 
   std::vector<float> h(static_cast<std::size_t>(layout.rows() * H));
   layer.forward(layout, x.data(), p, h.data());
   std::vector<float> dx(x.size());
-  layer.backward(layout, x.data(), h.data(), dh.data(), p, g, dx.data());
+  layer.backward(layout, x.data(), h.data(), dh.data(), H, p, g, dx.data(), false);
 
   std::vector<std::vector<std::vector<double>>> expected;
   problem.reference(&expected);
@@ -180,11 +180,21 @@ TEST_P(RecurrentLayerTest, MatchesReferenceForwardAndFiniteDifferenceGradients) 
     }
   }
 
-  // backward accumulates: a second call doubles every parameter gradient.
-  const std::vector<float> once = grads;
-  layer.backward(layout, x.data(), h.data(), dh.data(), p, g, dx.data());
+  // backward accumulates: a second call doubles every parameter gradient, and told to add to dx
+  // it doubles that too. This call reads dh from rows wider than H, as a bidirectional stack
+  // passes its joined gradient.
+  const std::vector<float> once = grads, dx_once = dx;
+  const int wide = H + 3;
+  std::vector<float> dh_wide(static_cast<std::size_t>(layout.rows() * wide), 99.0f);
+  for (int r = 0; r < layout.rows(); ++r)
+    std::copy_n(dh.data() + static_cast<std::size_t>(r * H), H,
+                dh_wide.data() + static_cast<std::size_t>(r * wide));
+  layer.forward(layout, x.data(), p, h.data());  // backward consumes what forward kept
+  layer.backward(layout, x.data(), h.data(), dh_wide.data(), wide, p, g, dx.data(), true);
   for (std::size_t k = 0; k < grads.size(); ++k)
     ASSERT_NEAR(grads[k], 2 * once[k], 1e-5f + 1e-5f * std::abs(once[k]));
+  for (std::size_t k = 0; k < dx.size(); ++k)
+    ASSERT_NEAR(dx[k], 2 * dx_once[k], 1e-5f + 1e-5f * std::abs(dx_once[k]));
 }
 
 std::string case_name(const testing::TestParamInfo<std::tuple<CellType, bool>>& test_case) {
@@ -285,7 +295,7 @@ TEST(RecurrentLayer, PackedAndBlasStepProductsAgree) {
       const RecurrentGrads g{grads.data(), grads.data() + gh * I, grads.data() + gh * (I + H),
                              grads.data() + gh * (I + H + 1)};
       layer.forward(layout, x.data(), p, h.data());
-      layer.backward(layout, x.data(), h.data(), dh.data(), p, g, dx.data());
+      layer.backward(layout, x.data(), h.data(), dh.data(), H, p, g, dx.data(), false);
       cpu::set_packed_gemm_enabled(true);
       h.insert(h.end(), dx.begin(), dx.end());
       h.insert(h.end(), grads.begin(), grads.end());
