@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <stdexcept>
 
+#include "kernels/cpu/avx512.h"
 #include "kernels/cpu/gemm.h"
 #include "kernels/cpu/packed_gemm.h"
 #include "kernels/cpu/rnn_pointwise.h"
@@ -80,7 +81,7 @@ void RecurrentLayer::forward(const PackedLayout& layout, const float* x,
   cpu::sgemm(Trans::kNo, Trans::kYes, rows, GH, input_, 1.0f, x, input_, params.w_ih, input_, 1.0f,
              projection_.data(), GH);
   // W_hh^T is packed once for every step's product (OpenBLAS would repack it at each).
-  const bool packed = cpu::packed_gemm_available();
+  const bool packed = cpu::avx512_available();
   if (packed) packed_w_hh_.pack_transposed(params.w_hh, GH, H, H);
 
   const int T = layout.steps();
@@ -105,16 +106,13 @@ void RecurrentLayer::forward(const PackedLayout& layout, const float* x,
       const float* u = recurrent_.data() + at(s, GH);
       float* out = h + at(row, H);
       switch (cell_) {
-        case CellType::kLstm: {
-          // In place: the row is copied to L1-resident scratch and the gates written over it,
-          // which spares a second rows x 4H stream through memory.
-          float* gates = projection_.data() + at(row, GH);
-          std::copy(gates, gates + GH, row_scratch_.data());
-          cpu::lstm_forward_row(H, row_scratch_.data(), u,
-                                prow >= 0 ? cell_state_.data() + at(prow, H) : zeros_.data(), gates,
-                                cell_state_.data() + at(row, H), out);
+        case CellType::kLstm:
+          // In place: the gates kept for backward replace the projection row.
+          cpu::lstm_forward_row_in_place(
+              H, projection_.data() + at(row, GH), u,
+              prow >= 0 ? cell_state_.data() + at(prow, H) : zeros_.data(),
+              cell_state_.data() + at(row, H), out, row_scratch_.data());
           break;
-        }
         case CellType::kGru:
           cpu::gru_forward_row(H, p, u, prow >= 0 ? h + at(prow, H) : zeros_.data(),
                                saved_.data() + at(row, 4 * H), out);
@@ -141,7 +139,7 @@ void RecurrentLayer::backward(const PackedLayout& layout, const float* x, const 
   float* d_recurrent = cell_ == CellType::kGru ? d_recurrent_.data() : d_projection;
   h_carry_.assign(at(B, H), 0.0f);
   c_carry_.assign(cell_ == CellType::kLstm ? at(B, H) : 0, 0.0f);
-  const bool packed = cpu::packed_gemm_available();
+  const bool packed = cpu::avx512_available();
   if (packed) packed_w_hh_.pack(params.w_hh, GH, H, H);
 
   const int T = layout.steps();
@@ -157,12 +155,11 @@ void RecurrentLayer::backward(const PackedLayout& layout, const float* x, const 
       float* carry = h_carry_.data() + at(s, H);
       float* dp = d_projection + at(row, GH);
       switch (cell_) {
-        case CellType::kLstm:
-          // The gates kept in this row are read from scratch; their gradient replaces them.
-          std::copy(dp, dp + GH, row_scratch_.data());
-          cpu::lstm_backward_row(H, row_scratch_.data(), cell_state_.data() + at(row, H),
-                                 prow >= 0 ? cell_state_.data() + at(prow, H) : zeros_.data(),
-                                 dh_row, carry, c_carry_.data() + at(s, H), dp, prow >= 0);
+        case CellType::kLstm:  // the gates kept in this row become their gradients
+          cpu::lstm_backward_row_in_place(
+              H, dp, cell_state_.data() + at(row, H),
+              prow >= 0 ? cell_state_.data() + at(prow, H) : zeros_.data(), dh_row, carry,
+              c_carry_.data() + at(s, H), prow >= 0, row_scratch_.data());
           break;
         case CellType::kGru:
           // The carry becomes the direct part of dh_prev; U's part is added by the GEMM below.

@@ -9,6 +9,7 @@
 #include <random>
 #include <vector>
 
+#include "kernels/cpu/avx512.h"
 #include "kernels/cpu/gemm.h"
 #include "kernels/cpu/packed_gemm.h"
 #include "kernels/math/rnn_cells.h"
@@ -222,8 +223,7 @@ TEST(PackedLayout, SortsStablyAndCountsLiveSequences) {
 // The packed small-M GEMM against a plain loop: row counts around its 8-row blocks, column
 // counts around its 32-column panels, both packings, overwrite and accumulate.
 TEST(PackedGemm, MatchesALoopForEveryShapeEdge) {
-  if (!cpu::packed_gemm_available())
-    GTEST_SKIP() << "this CPU has no AVX-512F: the layers use OpenBLAS";
+  if (!cpu::avx512_available()) GTEST_SKIP() << "this CPU has no AVX-512F: the layers use OpenBLAS";
   std::mt19937 rng(5);
   std::uniform_real_distribution<float> uniform(-1.0f, 1.0f);
   for (const int m : {1, 3, 8, 9, 17}) {
@@ -275,7 +275,7 @@ TEST(PackedGemm, MatchesALoopForEveryShapeEdge) {
 
 // The layer's step GEMMs through the packed kernel and through OpenBLAS give the same results.
 TEST(RecurrentLayer, PackedAndBlasStepProductsAgree) {
-  if (!cpu::packed_gemm_available()) GTEST_SKIP() << "this CPU has no AVX-512F: only OpenBLAS runs";
+  if (!cpu::avx512_available()) GTEST_SKIP() << "this CPU has no AVX-512F: only OpenBLAS runs";
   for (const CellType cell : {CellType::kRnn, CellType::kLstm, CellType::kGru}) {
     const int I = 6, H = 40, G = gate_count(cell);
     const PackedLayout layout = PackedLayout::from_lengths(std::vector<std::int32_t>{9, 3, 12, 1});
@@ -289,14 +289,14 @@ TEST(RecurrentLayer, PackedAndBlasStepProductsAgree) {
     const RecurrentParams p{params.data(), params.data() + gh * I, params.data() + gh * (I + H),
                             params.data() + gh * (I + H + 1)};
     const auto run = [&](bool packed) {
-      cpu::set_packed_gemm_enabled(packed);
+      cpu::set_avx512_enabled(packed);
       RecurrentLayer layer(cell, I, H, false);
       std::vector<float> h(rows * H), dx(rows * I), grads(params.size(), 0.0f);
       const RecurrentGrads g{grads.data(), grads.data() + gh * I, grads.data() + gh * (I + H),
                              grads.data() + gh * (I + H + 1)};
       layer.forward(layout, x.data(), p, h.data());
       layer.backward(layout, x.data(), h.data(), dh.data(), H, p, g, dx.data(), false);
-      cpu::set_packed_gemm_enabled(true);
+      cpu::set_avx512_enabled(true);
       h.insert(h.end(), dx.begin(), dx.end());
       h.insert(h.end(), grads.begin(), grads.end());
       return h;

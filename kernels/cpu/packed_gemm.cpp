@@ -1,16 +1,12 @@
 #include "kernels/cpu/packed_gemm.h"
 
 #include <algorithm>
-#include <atomic>
 #include <stdexcept>
 
+#include "kernels/cpu/avx512.h"
 #include "kernels/cpu/packed_gemm_avx512.h"
 
 namespace engine::cpu {
-
-namespace {
-std::atomic<bool> enabled{true};
-}
 
 void PackedB::pack_transposed(const float* w, int n, int k, int ldw) {
   k_ = k;
@@ -38,18 +34,9 @@ void PackedB::pack(const float* w, int k, int n, int ldw) {
   }
 }
 
-bool packed_gemm_available() {
-  static const bool supported = __builtin_cpu_supports("avx512f");
-  return supported && enabled.load(std::memory_order_relaxed);
-}
-
-void set_packed_gemm_enabled(bool on) {
-  enabled.store(on, std::memory_order_relaxed);
-}
-
 void gemm_packed(int m, const float* a, int lda, const PackedB& b, float* c, int ldc,
                  bool accumulate) {
-  if (!packed_gemm_available()) throw std::logic_error("gemm_packed: not available on this CPU");
+  if (!avx512_available()) throw std::logic_error("gemm_packed: not available on this CPU");
   avx512::gemm_packed(m, a, lda, b.panel(0), b.k(), b.n(), c, ldc, accumulate);
 }
 

@@ -4,8 +4,8 @@
 // these shapes it reached 40-160 GFLOP/s where this kernel holds ~180). B is stored in panels of
 // 32 columns, each k x 32 and zero-padded, so an 8-row x 32-column block of C lives in 16
 // AVX-512 registers for the whole k loop, and A is read in place (row-major, no packing).
-// Needs AVX-512F at run time: call gemm_packed only when packed_gemm_available() (callers use
-// cpu::sgemm otherwise).
+// Needs AVX-512F at run time: call gemm_packed only when avx512_available() (kernels/cpu/avx512.h;
+// callers use cpu::sgemm otherwise).
 // Products are summed over k in order, so results are deterministic (they differ from
 // OpenBLAS's in the last bits).
 #pragma once
@@ -34,11 +34,6 @@ class PackedB {
   int n_ = 0;
   std::vector<float> data_;  // panel p, row kk, column c at (p * k + kk) * kPanel + c
 };
-
-// True when this CPU runs the kernel (AVX-512F) and it has not been turned off.
-bool packed_gemm_available();
-// Turns the kernel off (false) or back on where available, for tests of the fallback path.
-void set_packed_gemm_enabled(bool enabled);
 
 // C [m x b.n()] = (accumulate ? C : 0) + A [m x b.k()] * B; A and C row-major with strides.
 void gemm_packed(int m, const float* a, int lda, const PackedB& b, float* c, int ldc,

@@ -1,5 +1,9 @@
 #include "kernels/cpu/rnn_pointwise.h"
 
+#include <algorithm>
+
+#include "kernels/cpu/avx512.h"
+#include "kernels/cpu/rnn_pointwise_avx512.h"
 #include "kernels/math/rnn_cells.h"
 
 namespace engine::cpu {
@@ -74,6 +78,27 @@ void gru_backward_row(int H, const float* __restrict keep, const float* __restri
 void rnn_backward_row(int H, const float* __restrict h, const float* __restrict dh_above,
                       const float* __restrict dh_carry, float* __restrict dp) {
   for (int j = 0; j < H; ++j) dp[j] = math::rnn_backward(h[j], dh_above[j] + dh_carry[j]);
+}
+
+void lstm_forward_row_in_place(int H, float* gates, const float* u, const float* c_prev, float* c,
+                               float* h, float* scratch) {
+  if (avx512_available()) {
+    avx512::lstm_forward_row_in_place(H, gates, u, c_prev, c, h);
+    return;
+  }
+  std::copy(gates, gates + 4 * H, scratch);
+  lstm_forward_row(H, scratch, u, c_prev, gates, c, h);
+}
+
+void lstm_backward_row_in_place(int H, float* gates, const float* c, const float* c_prev,
+                                const float* dh_above, const float* dh_carry, float* dc,
+                                bool has_previous, float* scratch) {
+  if (avx512_available()) {
+    avx512::lstm_backward_row_in_place(H, gates, c, c_prev, dh_above, dh_carry, dc, has_previous);
+    return;
+  }
+  std::copy(gates, gates + 4 * H, scratch);
+  lstm_backward_row(H, scratch, c, c_prev, dh_above, dh_carry, dc, gates, has_previous);
 }
 
 }  // namespace engine::cpu

@@ -28,4 +28,15 @@ void gru_backward_row(int H, const float* keep, const float* h_prev, const float
 void rnn_backward_row(int H, const float* h, const float* dh_above, const float* dh_carry,
                       float* dp);
 
+// The LSTM rows in place, as the recurrent layer runs them: forward's gates row holds the input
+// projection (with b_ih) on entry and the kept gates i,f,g,o on return; backward turns the kept
+// gates into their pre-activation gradients. AVX-512 where the CPU has it
+// (kernels/cpu/rnn_pointwise_avx512.h); otherwise the row is copied to scratch (4*H floats) and
+// the functions above run.
+void lstm_forward_row_in_place(int H, float* gates, const float* u, const float* c_prev, float* c,
+                               float* h, float* scratch);
+void lstm_backward_row_in_place(int H, float* gates, const float* c, const float* c_prev,
+                                const float* dh_above, const float* dh_carry, float* dc,
+                                bool has_previous, float* scratch);
+
 }  // namespace engine::cpu
