@@ -77,7 +77,14 @@ void RecurrentLayer::forward(const PackedLayout& layout, const float* x,
   cell_state_.resize(cell_ == CellType::kLstm ? at(rows, H) : 0);
 
   // The bias first, the product added to it: one pass over the rows fewer than adding after.
-  fill_rows(projection_.data(), rows, GH, params.b_ih);
+  // LSTM and RNN add b_hh there too (their recurrent product only adds to the pre-activation);
+  // GRU's n gate needs b_hh inside its reset product, so GRU adds it at each step.
+  const bool gru = cell_ == CellType::kGru;
+  bias_sums_.assign(params.b_ih, params.b_ih + GH);
+  if (!gru) {
+    for (int j = 0; j < GH; ++j) bias_sums_[static_cast<std::size_t>(j)] += params.b_hh[j];
+  }
+  fill_rows(projection_.data(), rows, GH, bias_sums_.data());
   cpu::sgemm(Trans::kNo, Trans::kYes, rows, GH, input_, 1.0f, x, input_, params.w_ih, input_, 1.0f,
              projection_.data(), GH);
   // W_hh^T is packed once for every step's product (OpenBLAS would repack it at each).
@@ -90,14 +97,21 @@ void RecurrentLayer::forward(const PackedLayout& layout, const float* x,
     const int n = layout.batch_sizes[static_cast<std::size_t>(t)];
     const int n_prev = rows_with_state(layout, t);
     const int tp = previous_step(t);
-    for (int s = 0; s < n; ++s)
-      std::copy(params.b_hh, params.b_hh + GH, recurrent_.data() + at(s, GH));
+    // Rows without a previous state get no product: zero (LSTM, RNN) or just b_hh (GRU).
+    for (int s = gru ? 0 : n_prev; s < n; ++s) {
+      float* u = recurrent_.data() + at(s, GH);
+      if (gru) {
+        std::copy(params.b_hh, params.b_hh + GH, u);
+      } else {
+        std::fill(u, u + GH, 0.0f);
+      }
+    }
     if (n_prev > 0 && packed) {
       cpu::gemm_packed(n_prev, h + at(layout.row(0, tp), H), H, packed_w_hh_, recurrent_.data(), GH,
-                       true);
+                       gru);
     } else if (n_prev > 0) {
       cpu::sgemm(Trans::kNo, Trans::kYes, n_prev, GH, H, 1.0f, h + at(layout.row(0, tp), H), H,
-                 params.w_hh, H, 1.0f, recurrent_.data(), GH);
+                 params.w_hh, H, gru ? 1.0f : 0.0f, recurrent_.data(), GH);
     }
     for (int s = 0; s < n; ++s) {
       const int row = layout.row(s, t);

@@ -69,16 +69,17 @@ class RecurrentLayer {
   std::vector<float> saved_;
   std::vector<float> cell_state_;
   // Scratch reused across calls.
-  std::vector<float> projection_;   // [rows x G*H]: x W_ih^T + b_ih, then its gradient
+  std::vector<float> projection_;   // [rows x G*H]: x W_ih^T + b_ih (+ b_hh), then its gradient
   std::vector<float> row_scratch_;  // [G*H]: one row of projection_ while it is overwritten
-  std::vector<float> recurrent_;    // [batch x G*H]: h_prev W_hh^T + b_hh for one step
+  std::vector<float> recurrent_;    // [batch x G*H]: h_prev W_hh^T for one step (GRU: + b_hh)
   std::vector<float> d_recurrent_;  // GRU only: [rows x G*H] gradient of the recurrent product
   std::vector<float> h_carry_;      // [batch x H] gradient reaching h_prev
   std::vector<float> c_carry_;      // [batch x H] LSTM: gradient reaching c_prev
   std::vector<float> h_previous_;   // [rows x H] each row's previous state (zeros at starts)
   std::vector<float> zeros_;        // [H]: the state before a sequence's first step
-  std::vector<float> bias_sums_;    // [G*H]: LSTM/RNN column sums of the shared gate gradient
-  cpu::PackedB packed_w_hh_;        // W_hh^T (forward) or W_hh (backward) for the step GEMMs
+  std::vector<float>
+      bias_sums_;             // [G*H]: the biases laid down (forward), their gradient (backward)
+  cpu::PackedB packed_w_hh_;  // W_hh^T (forward) or W_hh (backward) for the step GEMMs
 };
 
 }  // namespace engine

@@ -6,7 +6,7 @@
 
 namespace engine::cpu {
 
-// p: input projection row (G*H, with b_ih); u: recurrent product row (G*H, with b_hh);
+// p: input projection row, u: recurrent product row (G*H each; between them both biases);
 // c_prev / h_prev: the previous state (zeros at a sequence's first step).
 // keep: what backward needs (LSTM i,f,g,o; GRU r,z,n,u_n: 4*H).
 void lstm_forward_row(int H, const float* p, const float* u, const float* c_prev, float* keep,
