@@ -90,13 +90,16 @@ int main(int argc, char** argv) {
   if (mode == "train") std::printf("update_ms=%.3f\n", 1000 * update_seconds / steps);
   // Memory: peak RSS against the analytic size of parameters + gradients + Adam's two moments
   // + what the layers keep for backward (per token and layer-direction: the input projection
-  // G*H, the saved gates 4H, LSTM's cell H, the output H, the layer input) at the batch's size.
+  // G*H, which LSTM overwrites with its gates, GRU's saved r,z,n,u_n 4H, LSTM's cell H, the
+  // output H; per layer its input) at the batch's size.
   const double params = static_cast<double>(model.parameters().size());
   const double gates = engine::gate_count(config.cell);
+  const double kept = gates * hidden + (config.cell == engine::CellType::kGru ? 4.0 * hidden : 0) +
+                      (config.cell == engine::CellType::kLstm ? hidden : 0) + hidden;
   double activations = 0;
   for (int l = 0; l < layers; ++l) {
     const double in = l == 0 ? embed : hidden * config.directions();
-    activations += config.directions() * (gates * hidden + 4.0 * hidden + 2.0 * hidden) + in;
+    activations += config.directions() * kept + in;
   }
   const double analytic = 4.0 * (4 * params + activations * batch_size * seq_len);
   rusage usage{};
