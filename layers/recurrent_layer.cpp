@@ -155,6 +155,7 @@ void RecurrentLayer::backward(const PackedLayout& layout, const float* x, const 
   c_carry_.assign(cell_ == CellType::kLstm ? at(B, H) : 0, 0.0f);
   const bool packed = cpu::avx512_available();
   if (packed) packed_w_hh_.pack(params.w_hh, GH, H, H);
+  bias_sums_.assign(static_cast<std::size_t>(GH), 0.0f);  // LSTM sums it row by row
 
   const int T = layout.steps();
   for (int k = 0; k < T; ++k) {
@@ -173,7 +174,7 @@ void RecurrentLayer::backward(const PackedLayout& layout, const float* x, const 
           cpu::lstm_backward_row_in_place(
               H, dp, cell_state_.data() + at(row, H),
               prow >= 0 ? cell_state_.data() + at(prow, H) : zeros_.data(), dh_row, carry,
-              c_carry_.data() + at(s, H), prow >= 0, row_scratch_.data());
+              c_carry_.data() + at(s, H), prow >= 0, bias_sums_.data(), row_scratch_.data());
           break;
         case CellType::kGru:
           // The carry becomes the direct part of dh_prev; U's part is added by the GEMM below.
@@ -213,9 +214,8 @@ void RecurrentLayer::backward(const PackedLayout& layout, const float* x, const 
   if (cell_ == CellType::kGru) {
     add_column_sums(d_recurrent, rows, GH, grads.b_hh);
     add_column_sums(d_projection, rows, GH, grads.b_ih);
-  } else {  // one gradient for both biases: sum it once
-    bias_sums_.assign(static_cast<std::size_t>(GH), 0.0f);
-    add_column_sums(d_projection, rows, GH, bias_sums_.data());
+  } else {  // one gradient for both biases (LSTM's summed by its rows already)
+    if (cell_ == CellType::kRnn) add_column_sums(d_projection, rows, GH, bias_sums_.data());
     for (int j = 0; j < GH; ++j) {
       grads.b_ih[j] += bias_sums_[static_cast<std::size_t>(j)];
       grads.b_hh[j] += bias_sums_[static_cast<std::size_t>(j)];

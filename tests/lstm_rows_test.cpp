@@ -59,10 +59,16 @@ void check_rows(float tolerance) {
                         dc.data(), dp.data(), has_previous);
       std::vector<float> dc2 = dc_in;
       gates = keep;
+      const std::vector<float> bias_before = draw(rng, 4 * n, 1.0f);
+      std::vector<float> bias = bias_before;
       lstm_backward_row_in_place(H, gates.data(), c.data(), c_prev.data(), dh_above.data(),
-                                 dh_carry.data(), dc2.data(), has_previous, scratch.data());
+                                 dh_carry.data(), dc2.data(), has_previous, bias.data(),
+                                 scratch.data());
       expect_close(gates, dp, tolerance, "backward gates " + at);
       expect_close(dc2, dc, tolerance, "backward dc " + at);
+      std::vector<float> bias_want = bias_before;  // the row's gradients added to the bias's
+      for (std::size_t k = 0; k < bias_want.size(); ++k) bias_want[k] += dp[k];
+      expect_close(bias, bias_want, tolerance, "bias gradient " + at);
     }
   }
 }

@@ -92,13 +92,15 @@ void lstm_forward_row_in_place(int H, float* gates, const float* u, const float*
 
 void lstm_backward_row_in_place(int H, float* gates, const float* c, const float* c_prev,
                                 const float* dh_above, const float* dh_carry, float* dc,
-                                bool has_previous, float* scratch) {
+                                bool has_previous, float* bias_grad, float* scratch) {
   if (avx512_available()) {
-    avx512::lstm_backward_row_in_place(H, gates, c, c_prev, dh_above, dh_carry, dc, has_previous);
+    avx512::lstm_backward_row_in_place(H, gates, c, c_prev, dh_above, dh_carry, dc, has_previous,
+                                       bias_grad);
     return;
   }
   std::copy(gates, gates + 4 * H, scratch);
   lstm_backward_row(H, scratch, c, c_prev, dh_above, dh_carry, dc, gates, has_previous);
+  for (int j = 0; j < 4 * H; ++j) bias_grad[j] += gates[j];
 }
 
 }  // namespace engine::cpu

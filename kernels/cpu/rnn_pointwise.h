@@ -29,14 +29,15 @@ void rnn_backward_row(int H, const float* h, const float* dh_above, const float*
                       float* dp);
 
 // The LSTM rows in place, as the recurrent layer runs them: forward's gates row holds the input
-// projection (with b_ih) on entry and the kept gates i,f,g,o on return; backward turns the kept
-// gates into their pre-activation gradients. AVX-512 where the CPU has it
-// (kernels/cpu/rnn_pointwise_avx512.h); otherwise the row is copied to scratch (4*H floats) and
-// the functions above run.
+// projection (with both biases) on entry and the kept gates i,f,g,o on return; backward turns
+// the kept gates into their pre-activation gradients and adds those to bias_grad (4*H: the bias
+// gradient summed as the rows go by rather than in a pass over all of them afterwards).
+// AVX-512 where the CPU has it (kernels/cpu/rnn_pointwise_avx512.h); otherwise the row is copied
+// to scratch (4*H floats) and the functions above run.
 void lstm_forward_row_in_place(int H, float* gates, const float* u, const float* c_prev, float* c,
                                float* h, float* scratch);
 void lstm_backward_row_in_place(int H, float* gates, const float* c, const float* c_prev,
                                 const float* dh_above, const float* dh_carry, float* dc,
-                                bool has_previous, float* scratch);
+                                bool has_previous, float* bias_grad, float* scratch);
 
 }  // namespace engine::cpu

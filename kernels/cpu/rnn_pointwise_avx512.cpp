@@ -91,7 +91,7 @@ void lstm_forward_row_in_place(int H, float* gates, const float* u, const float*
 
 void lstm_backward_row_in_place(int H, float* gates, const float* c, const float* c_prev,
                                 const float* dh_above, const float* dh_carry, float* dc,
-                                bool has_previous) {
+                                bool has_previous, float* bias_grad) {
   const __m512 one = splat(1.0f);
   for (int j = 0; j < H; j += 16) {
     const __mmask16 m = lanes(H, j);
@@ -111,10 +111,12 @@ void lstm_backward_row_in_place(int H, float* gates, const float* c, const float
     const __m512 da_f = _mm512_mul_ps(_mm512_mul_ps(dc_total, load(m, c_prev + j)),
                                       _mm512_mul_ps(f, _mm512_sub_ps(one, f)));
     const __m512 da_g = _mm512_mul_ps(_mm512_mul_ps(dc_total, i), _mm512_fnmadd_ps(g, g, one));
-    store(m, gates + j, da_i);
-    store(m, gates + H + j, da_f);
-    store(m, gates + 2 * H + j, da_g);
-    store(m, gates + 3 * H + j, da_o);
+    const __m512 gradients[4] = {da_i, da_f, da_g, da_o};
+    for (int gate = 0; gate < 4; ++gate) {
+      store(m, gates + gate * H + j, gradients[gate]);
+      float* bias = bias_grad + gate * H + j;
+      store(m, bias, _mm512_add_ps(load(m, bias), gradients[gate]));
+    }
     store(m, dc + j, has_previous ? _mm512_mul_ps(dc_total, f) : _mm512_setzero_ps());
   }
 }

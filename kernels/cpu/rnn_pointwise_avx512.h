@@ -13,6 +13,6 @@ void lstm_forward_row_in_place(int H, float* gates, const float* u, const float*
                                float* h);
 void lstm_backward_row_in_place(int H, float* gates, const float* c, const float* c_prev,
                                 const float* dh_above, const float* dh_carry, float* dc,
-                                bool has_previous);
+                                bool has_previous, float* bias_grad);
 
 }  // namespace engine::cpu::avx512
