@@ -197,18 +197,31 @@ void RecurrentLayer::backward(const PackedLayout& layout, const float* x, const 
     }
   }
 
-  // Each row's previous state (zero where a sequence starts), for dW_hh as one GEMM.
-  h_previous_.assign(at(rows, H), 0.0f);
-  for (int t = 0; t < T; ++t) {
-    const int n_prev = rows_with_state(layout, t);
-    if (n_prev > 0) {
-      std::copy(h + at(layout.row(0, previous_step(t)), H),
-                h + at(layout.row(n_prev, previous_step(t)), H),
-                h_previous_.data() + at(layout.row(0, t), H));
+  // dW_hh = sum over rows with a previous state of d_recurrent^T h_prev, as one GEMM. When every
+  // sequence has the same length, each row's previous state is the row one step away in the
+  // packed order, so h itself, shifted by a step, is the GEMM's operand and the first step's rows
+  // (no previous state) drop out; otherwise they are gathered, with zeros where sequences start.
+  const int first = layout.batch_sizes.front();
+  if (first == layout.batch_sizes.back()) {
+    const int with_state = rows - first;
+    if (with_state > 0) {
+      cpu::sgemm(Trans::kYes, Trans::kNo, GH, H, with_state, 1.0f,
+                 d_recurrent + (reverse_ ? 0 : at(first, GH)), GH,
+                 h + (reverse_ ? at(first, H) : 0), H, 1.0f, grads.w_hh, H);
     }
+  } else {
+    h_previous_.assign(at(rows, H), 0.0f);
+    for (int t = 0; t < T; ++t) {
+      const int n_prev = rows_with_state(layout, t);
+      if (n_prev > 0) {
+        std::copy(h + at(layout.row(0, previous_step(t)), H),
+                  h + at(layout.row(n_prev, previous_step(t)), H),
+                  h_previous_.data() + at(layout.row(0, t), H));
+      }
+    }
+    cpu::sgemm(Trans::kYes, Trans::kNo, GH, H, rows, 1.0f, d_recurrent, GH, h_previous_.data(), H,
+               1.0f, grads.w_hh, H);
   }
-  cpu::sgemm(Trans::kYes, Trans::kNo, GH, H, rows, 1.0f, d_recurrent, GH, h_previous_.data(), H,
-             1.0f, grads.w_hh, H);
   cpu::sgemm(Trans::kYes, Trans::kNo, GH, input_, rows, 1.0f, d_projection, GH, x, input_, 1.0f,
              grads.w_ih, input_);
   if (cell_ == CellType::kGru) {

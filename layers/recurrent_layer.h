@@ -75,7 +75,7 @@ class RecurrentLayer {
   std::vector<float> d_recurrent_;  // GRU only: [rows x G*H] gradient of the recurrent product
   std::vector<float> h_carry_;      // [batch x H] gradient reaching h_prev
   std::vector<float> c_carry_;      // [batch x H] LSTM: gradient reaching c_prev
-  std::vector<float> h_previous_;   // [rows x H] each row's previous state (zeros at starts)
+  std::vector<float> h_previous_;   // [rows x H] each row's previous state (variable lengths)
   std::vector<float> zeros_;        // [H]: the state before a sequence's first step
   std::vector<float>
       bias_sums_;             // [G*H]: the biases laid down (forward), their gradient (backward)

@@ -22,7 +22,7 @@ struct Problem {
   bool reverse;
   int input = 4;
   int hidden = 3;
-  std::vector<std::int32_t> lengths{3, 7, 1, 5, 7};  // unsorted, with ties
+  std::vector<std::int32_t> lengths;
   // Parameters in one vector: W_ih, W_hh, b_ih, b_hh.
   std::vector<double> params;
   // Inputs and loss weights per (sequence, step), unpacked: [b][t][...].
@@ -35,7 +35,12 @@ struct Problem {
   std::size_t b_ih() const { return w_hh() + static_cast<std::size_t>(gh() * hidden); }
   std::size_t b_hh() const { return b_ih() + static_cast<std::size_t>(gh()); }
 
-  Problem(CellType c, bool r, unsigned seed) : cell(c), reverse(r) {
+  // Variable lengths (unsorted, with ties) or all equal (the layer takes a shortcut for dW_hh).
+  Problem(CellType c, bool r, unsigned seed, bool equal_lengths)
+      : cell(c),
+        reverse(r),
+        lengths(equal_lengths ? std::vector<std::int32_t>{4, 4, 4}
+                              : std::vector<std::int32_t>{3, 7, 1, 5, 7}) {
     std::mt19937 rng(seed);
     std::uniform_real_distribution<double> u(-0.6, 0.6);
     params.resize(b_hh() + static_cast<std::size_t>(gh()));
@@ -108,11 +113,12 @@ struct Problem {
   }
 };
 
-class RecurrentLayerTest : public testing::TestWithParam<std::tuple<CellType, bool>> {};
+class RecurrentLayerTest : public testing::TestWithParam<std::tuple<CellType, bool, bool>> {};
 
 TEST_P(RecurrentLayerTest, MatchesReferenceForwardAndFiniteDifferenceGradients) {
-  const auto [cell, reverse] = GetParam();
-  Problem problem(cell, reverse, 7 + static_cast<unsigned>(cell) * 2 + (reverse ? 1 : 0));
+  const auto [cell, reverse, equal_lengths] = GetParam();
+  Problem problem(cell, reverse, 7 + static_cast<unsigned>(cell) * 2 + (reverse ? 1 : 0),
+                  equal_lengths);
   const int I = problem.input, H = problem.hidden;
   const PackedLayout layout = PackedLayout::from_lengths(problem.lengths);
 
@@ -198,16 +204,17 @@ TEST_P(RecurrentLayerTest, MatchesReferenceForwardAndFiniteDifferenceGradients) 
     ASSERT_NEAR(dx[k], 2 * dx_once[k], 1e-5f + 1e-5f * std::abs(dx_once[k]));
 }
 
-std::string case_name(const testing::TestParamInfo<std::tuple<CellType, bool>>& test_case) {
+std::string case_name(const testing::TestParamInfo<std::tuple<CellType, bool, bool>>& test_case) {
   static const char* const kCellNames[] = {"rnn", "lstm", "gru"};
   return std::string(kCellNames[static_cast<int>(std::get<0>(test_case.param))]) +
-         (std::get<1>(test_case.param) ? "_reverse" : "_forward");
+         (std::get<1>(test_case.param) ? "_reverse" : "_forward") +
+         (std::get<2>(test_case.param) ? "_equal_lengths" : "");
 }
 
 INSTANTIATE_TEST_SUITE_P(Cells, RecurrentLayerTest,
                          testing::Combine(testing::Values(CellType::kRnn, CellType::kLstm,
                                                           CellType::kGru),
-                                          testing::Bool()),
+                                          testing::Bool(), testing::Bool()),
                          case_name);
 
 TEST(PackedLayout, SortsStablyAndCountsLiveSequences) {
