@@ -8,23 +8,33 @@
 
 namespace engine::cpu {
 
-void PackedB::pack_transposed(const float* w, int n, int k, int ldw) {
+void PackedB::resize(int k, int n) {
   k_ = k;
   n_ = n;
   const int panels = (n + kPanel - 1) / kPanel;
-  data_.assign(static_cast<std::size_t>(panels) * k * kPanel, 0.0f);
-  for (int j = 0; j < n; ++j) {
-    float* out = data_.data() + static_cast<std::size_t>(j / kPanel) * k * kPanel + j % kPanel;
-    const float* in = w + static_cast<std::size_t>(j) * ldw;
-    for (int kk = 0; kk < k; ++kk) out[static_cast<std::size_t>(kk) * kPanel] = in[kk];
+  data_.resize(static_cast<std::size_t>(panels) * k * kPanel);
+  // The last panel's columns beyond n are zero (the kernel multiplies them; stores skip them).
+  const int used = n - (panels - 1) * kPanel;
+  if (used == kPanel) return;
+  float* last = data_.data() + static_cast<std::size_t>(panels - 1) * k * kPanel;
+  for (int kk = 0; kk < k; ++kk) {
+    std::fill(last + static_cast<std::size_t>(kk) * kPanel + used,
+              last + static_cast<std::size_t>(kk + 1) * kPanel, 0.0f);
+  }
+}
+
+void PackedB::pack_transposed(const float* w, int n, int k, int ldw) {
+  if (!avx512_available()) throw std::logic_error("PackedB: not available on this CPU");
+  resize(k, n);
+  for (int j = 0; j < n; j += kPanel) {  // each panel is a transpose of 32 rows of W
+    avx512::transpose(w + static_cast<std::size_t>(j) * ldw, ldw, std::min(kPanel, n - j), k,
+                      data_.data() + static_cast<std::size_t>(j) * k, kPanel);
   }
 }
 
 void PackedB::pack(const float* w, int k, int n, int ldw) {
-  k_ = k;
-  n_ = n;
+  resize(k, n);
   const int panels = (n + kPanel - 1) / kPanel;
-  data_.assign(static_cast<std::size_t>(panels) * k * kPanel, 0.0f);
   for (int p = 0; p < panels; ++p) {
     const int columns = std::min(kPanel, n - p * kPanel);
     for (int kk = 0; kk < k; ++kk) {

@@ -30,6 +30,8 @@ class PackedB {
   }
 
  private:
+  void resize(int k, int n);
+
   int k_ = 0;
   int n_ = 0;
   std::vector<float> data_;  // panel p, row kk, column c at (p * k + kk) * kPanel + c

@@ -58,7 +58,41 @@ using BlockFunction = void (*)(const float*, int, const float*, int, float*, int
 constexpr BlockFunction kBlocks[9] = {nullptr,  block<1>, block<2>, block<3>, block<4>,
                                       block<5>, block<6>, block<7>, block<8>};
 
+// dst[c * dst_stride + r] = src[r * src_stride + c] for an 8 x 8 tile.
+void transpose_tile(const float* src, std::ptrdiff_t src_stride, float* dst,
+                    std::ptrdiff_t dst_stride) {
+  __m256 r[8];
+  for (int i = 0; i < 8; ++i) r[i] = _mm256_loadu_ps(src + i * src_stride);
+  __m256 t[8];
+  for (int i = 0; i < 8; i += 2) {
+    t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);
+    t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
+  }
+  __m256 u[8];
+  for (int i = 0; i < 8; i += 4) {
+    u[i] = _mm256_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(1, 0, 1, 0));
+    u[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(3, 2, 3, 2));
+    u[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(1, 0, 1, 0));
+    u[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(3, 2, 3, 2));
+  }
+  for (int i = 0; i < 4; ++i) {
+    _mm256_storeu_ps(dst + i * dst_stride, _mm256_permute2f128_ps(u[i], u[i + 4], 0x20));
+    _mm256_storeu_ps(dst + (i + 4) * dst_stride, _mm256_permute2f128_ps(u[i], u[i + 4], 0x31));
+  }
+}
+
 }  // namespace
+
+void transpose(const float* w, std::ptrdiff_t ldw, int n, int k, float* out, std::ptrdiff_t ldo) {
+  const int n8 = n - n % 8, k8 = k - k % 8;
+  for (int j = 0; j < n8; j += 8) {
+    for (int kk = 0; kk < k8; kk += 8)
+      transpose_tile(w + j * ldw + kk, ldw, out + kk * ldo + j, ldo);
+  }
+  for (int j = 0; j < n; ++j) {  // the edges
+    for (int kk = j < n8 ? k8 : 0; kk < k; ++kk) out[kk * ldo + j] = w[j * ldw + kk];
+  }
+}
 
 void gemm_packed(int m, const float* a, int lda, const float* panels, int k, int n, float* c,
                  int ldc, bool accumulate) {
