@@ -92,8 +92,17 @@ RecurrentGrads Model::grads_of(const RecurrentSlot& slot) {
           params_.grad(slot.b_hh)};
 }
 
+bool Model::dropout_active() const {
+  return training_ && config_.dropout > 0.0f;
+}
+
+const float* Model::layer_input(int layer) const {
+  const auto l = static_cast<std::size_t>(layer);
+  return layer == 0 || dropout_active() ? inputs_[l].data() : outputs_[l - 1].data();
+}
+
 void Model::apply_dropout(std::vector<float>& values, std::uint32_t stream) const {
-  if (!training_ || config_.dropout <= 0.0f) return;
+  if (!dropout_active()) return;
   for (std::size_t i = 0; i < values.size(); ++i) {
     values[i] *= math::dropout_scale(dropout_seed_, stream, dropout_step_, i, config_.dropout);
   }
@@ -167,27 +176,21 @@ StepResult Model::forward(const io::Batch& batch, bool training) {
   }
   apply_dropout(x0, 0);
 
-  outputs_.resize(recurrent_.size());
+  // Each layer's directions write side by side into its output rows: the next layer's input
+  // (through a dropped-out copy when dropout is on), or the readout's.
+  outputs_.resize(static_cast<std::size_t>(config_.layers));
   for (int l = 0; l < config_.layers; ++l) {
+    if (l > 0 && dropout_active()) {
+      inputs_[static_cast<std::size_t>(l)] = outputs_[static_cast<std::size_t>(l - 1)];
+      apply_dropout(inputs_[static_cast<std::size_t>(l)], static_cast<std::uint32_t>(l));
+    }
+    auto& out = outputs_[static_cast<std::size_t>(l)];
+    out.resize(rows * F);
     for (int d = 0; d < dirs; ++d) {
       RecurrentSlot& slot = recurrent_[static_cast<std::size_t>(l * dirs + d)];
-      auto& out = outputs_[static_cast<std::size_t>(l * dirs + d)];
-      out.resize(rows * H);
-      slot.layer.forward(layout_, inputs_[static_cast<std::size_t>(l)].data(), params_of(slot),
-                         out.data());
+      slot.layer.forward(layout_, layer_input(l), params_of(slot),
+                         out.data() + static_cast<std::size_t>(d) * H, static_cast<int>(F));
     }
-    // Directions side by side: the next layer's input, or the readout's.
-    std::vector<float>& joined =
-        l + 1 < config_.layers ? inputs_[static_cast<std::size_t>(l + 1)] : top_;
-    joined.resize(rows * F);
-    for (int d = 0; d < dirs; ++d) {
-      const auto& out = outputs_[static_cast<std::size_t>(l * dirs + d)];
-      for (std::size_t r = 0; r < rows; ++r) {
-        std::copy(out.data() + at(r, H), out.data() + at(r, H) + H,
-                  joined.data() + at(r, F) + static_cast<std::size_t>(d) * H);
-      }
-    }
-    if (l + 1 < config_.layers) apply_dropout(joined, static_cast<std::uint32_t>(1 + l));
   }
 
   readout_forward();
@@ -245,20 +248,20 @@ void Model::readout_forward() {
         // Each direction's state after reading the whole sequence: forward at the last step,
         // reverse at the first (PyTorch's h_n).
         const float* last =
-            top_.data() +
+            outputs_.back().data() +
             at(static_cast<std::size_t>(layout_.row(static_cast<int>(s), length - 1)), F);
         std::copy(last, last + H, feature);
         if (config_.bidirectional) {
-          const float* first =
-              top_.data() + at(static_cast<std::size_t>(layout_.row(static_cast<int>(s), 0)), F);
+          const float* first = outputs_.back().data() +
+                               at(static_cast<std::size_t>(layout_.row(static_cast<int>(s), 0)), F);
           std::copy(first + H, first + 2 * H, feature + H);
         }
         break;
       }
       case Readout::kMean:
         for (int t = 0; t < length; ++t) {
-          const float* row =
-              top_.data() + at(static_cast<std::size_t>(layout_.row(static_cast<int>(s), t)), F);
+          const float* row = outputs_.back().data() +
+                             at(static_cast<std::size_t>(layout_.row(static_cast<int>(s), t)), F);
           for (std::size_t j = 0; j < F; ++j) feature[j] += row[j];
         }
         for (std::size_t j = 0; j < F; ++j) feature[j] /= static_cast<float>(length);
@@ -266,7 +269,7 @@ void Model::readout_forward() {
       case Readout::kMax:
         for (int t = 0; t < length; ++t) {
           const int r = layout_.row(static_cast<int>(s), t);
-          const float* row = top_.data() + at(static_cast<std::size_t>(r), F);
+          const float* row = outputs_.back().data() + at(static_cast<std::size_t>(r), F);
           for (std::size_t j = 0; j < F; ++j) {
             if (t == 0 || row[j] > feature[j]) {
               feature[j] = row[j];
@@ -367,10 +370,11 @@ void Model::backward(const io::Batch& batch) {
     d_input.resize(rows * in);
     for (int d = 0; d < dirs; ++d) {
       RecurrentSlot& slot = recurrent_[static_cast<std::size_t>(l * dirs + d)];
-      slot.layer.backward(layout_, inputs_[static_cast<std::size_t>(l)].data(),
-                          outputs_[static_cast<std::size_t>(l * dirs + d)].data(),
-                          d_joined.data() + static_cast<std::size_t>(d) * H, static_cast<int>(F),
-                          params_of(slot), grads_of(slot), d_input.data(), d > 0);
+      slot.layer.backward(
+          layout_, layer_input(l),
+          outputs_[static_cast<std::size_t>(l)].data() + static_cast<std::size_t>(d) * H,
+          d_joined.data() + static_cast<std::size_t>(d) * H, static_cast<int>(F), params_of(slot),
+          grads_of(slot), d_input.data(), d > 0);
     }
     ready(recurrent_[static_cast<std::size_t>(l * dirs)].w_ih);
     apply_dropout(d_input, static_cast<std::uint32_t>(l));  // the stream that fed layer l
@@ -410,7 +414,8 @@ std::vector<float> Model::top_outputs(std::size_t max_len) const {
   for (int s = 0; s < layout_.sequences(); ++s) {
     const auto b = static_cast<std::size_t>(layout_.order[static_cast<std::size_t>(s)]);
     for (int t = 0; t < layout_.lengths[static_cast<std::size_t>(s)]; ++t) {
-      const float* row = top_.data() + at(static_cast<std::size_t>(layout_.row(s, t)), F);
+      const float* row =
+          outputs_.back().data() + at(static_cast<std::size_t>(layout_.row(s, t)), F);
       std::copy(row, row + F, out.data() + (b * max_len + static_cast<std::size_t>(t)) * F);
     }
   }
@@ -419,13 +424,15 @@ std::vector<float> Model::top_outputs(std::size_t max_len) const {
 
 std::vector<float> Model::final_states() const {
   const auto H = static_cast<std::size_t>(config_.hidden);
+  const auto F = static_cast<std::size_t>(config_.feature_size());
   const auto B = static_cast<std::size_t>(layout_.sequences());
   std::vector<float> out(recurrent_.size() * B * H);
   for (std::size_t k = 0; k < recurrent_.size(); ++k) {
     const bool reverse = k % static_cast<std::size_t>(config_.directions()) == 1;
     for (int s = 0; s < layout_.sequences(); ++s) {
       const int step = reverse ? 0 : layout_.lengths[static_cast<std::size_t>(s)] - 1;
-      const float* h = outputs_[k].data() + at(static_cast<std::size_t>(layout_.row(s, step)), H);
+      const float* h = outputs_[k / static_cast<std::size_t>(config_.directions())].data() +
+                       at(static_cast<std::size_t>(layout_.row(s, step)), F) + (reverse ? H : 0);
       const auto b = static_cast<std::size_t>(layout_.order[static_cast<std::size_t>(s)]);
       std::copy(h, h + H, out.data() + (k * B + b) * H);
     }

@@ -69,6 +69,9 @@ class Model {
 
   StepResult forward(const io::Batch& batch, bool training);
   void backward(const io::Batch& batch);
+  bool dropout_active() const;
+  // What layer l reads: the embedded tokens, the dropped-out copy, or the layer below's outputs.
+  const float* layer_input(int layer) const;
   void apply_dropout(std::vector<float>& values, std::uint32_t stream) const;
   void readout_forward();
   void readout_backward(const std::vector<float>& d_features, std::vector<float>& d_top) const;
@@ -91,9 +94,11 @@ class Model {
   std::uint64_t dropout_seed_ = 0;
   std::uint64_t dropout_step_ = 0;
   PackedLayout layout_;
-  std::vector<std::vector<float>> inputs_;      // per layer: its input, after dropout
-  std::vector<std::vector<float>> outputs_;     // per layer and direction: [rows x H]
-  std::vector<float> top_;                      // last layer, directions side by side [rows x F]
+  // Per layer: its input after dropout (the embedding's always; a layer above only while dropout
+  // is on, otherwise it reads the layer below's outputs), and its outputs, the directions side by
+  // side [rows x F]; the last layer's feed the readout.
+  std::vector<std::vector<float>> inputs_;
+  std::vector<std::vector<float>> outputs_;
   std::vector<float> features_;                 // [sequences x F], sorted order
   std::vector<int> argmax_rows_;                // max readout: the row each feature came from
   std::vector<float> hidden_pre_, hidden_act_;  // [sequences x D]

@@ -65,9 +65,10 @@ int RecurrentLayer::rows_with_state(const PackedLayout& layout, int t) const {
 }
 
 void RecurrentLayer::forward(const PackedLayout& layout, const float* x,
-                             const RecurrentParams& params, float* h) {
+                             const RecurrentParams& params, float* h, int h_stride) {
   const int rows = layout.rows();
   const int H = hidden_;
+  const int hs = h_stride_ = h_stride;
   const int GH = gates_ * H;
   projection_.resize(at(rows, GH));
   recurrent_.resize(at(layout.sequences(), GH));
@@ -107,10 +108,10 @@ void RecurrentLayer::forward(const PackedLayout& layout, const float* x,
       }
     }
     if (n_prev > 0 && packed) {
-      cpu::gemm_packed(n_prev, h + at(layout.row(0, tp), H), H, packed_w_hh_, recurrent_.data(), GH,
-                       gru);
+      cpu::gemm_packed(n_prev, h + at(layout.row(0, tp), hs), hs, packed_w_hh_, recurrent_.data(),
+                       GH, gru);
     } else if (n_prev > 0) {
-      cpu::sgemm(Trans::kNo, Trans::kYes, n_prev, GH, H, 1.0f, h + at(layout.row(0, tp), H), H,
+      cpu::sgemm(Trans::kNo, Trans::kYes, n_prev, GH, H, 1.0f, h + at(layout.row(0, tp), hs), hs,
                  params.w_hh, H, gru ? 1.0f : 0.0f, recurrent_.data(), GH);
     }
     for (int s = 0; s < n; ++s) {
@@ -118,7 +119,7 @@ void RecurrentLayer::forward(const PackedLayout& layout, const float* x,
       const int prow = s < n_prev ? layout.row(s, tp) : -1;
       const float* p = projection_.data() + at(row, GH);
       const float* u = recurrent_.data() + at(s, GH);
-      float* out = h + at(row, H);
+      float* out = h + at(row, hs);
       switch (cell_) {
         case CellType::kLstm:
           // In place: the gates kept for backward replace the projection row.
@@ -128,7 +129,7 @@ void RecurrentLayer::forward(const PackedLayout& layout, const float* x,
               cell_state_.data() + at(row, H), out, row_scratch_.data());
           break;
         case CellType::kGru:
-          cpu::gru_forward_row(H, p, u, prow >= 0 ? h + at(prow, H) : zeros_.data(),
+          cpu::gru_forward_row(H, p, u, prow >= 0 ? h + at(prow, hs) : zeros_.data(),
                                saved_.data() + at(row, 4 * H), out);
           break;
         case CellType::kRnn:
@@ -144,6 +145,7 @@ void RecurrentLayer::backward(const PackedLayout& layout, const float* x, const 
                               const RecurrentGrads& grads, float* dx, bool add_to_dx) {
   const int rows = layout.rows();
   const int H = hidden_;
+  const int hs = h_stride_;
   const int GH = gates_ * H;
   const int B = layout.sequences();
   // Gradients of the pre-activations. For LSTM and RNN the input projection and the recurrent
@@ -179,11 +181,11 @@ void RecurrentLayer::backward(const PackedLayout& layout, const float* x, const 
         case CellType::kGru:
           // The carry becomes the direct part of dh_prev; U's part is added by the GEMM below.
           cpu::gru_backward_row(H, saved_.data() + at(row, 4 * H),
-                                prow >= 0 ? h + at(prow, H) : zeros_.data(), dh_row, carry, dp,
+                                prow >= 0 ? h + at(prow, hs) : zeros_.data(), dh_row, carry, dp,
                                 d_recurrent + at(row, GH), prow >= 0);
           break;
         case CellType::kRnn:
-          cpu::rnn_backward_row(H, h + at(row, H), dh_row, carry, dp);
+          cpu::rnn_backward_row(H, h + at(row, hs), dh_row, carry, dp);
           break;
       }
     }
@@ -207,16 +209,17 @@ void RecurrentLayer::backward(const PackedLayout& layout, const float* x, const 
     if (with_state > 0) {
       cpu::sgemm(Trans::kYes, Trans::kNo, GH, H, with_state, 1.0f,
                  d_recurrent + (reverse_ ? 0 : at(first, GH)), GH,
-                 h + (reverse_ ? at(first, H) : 0), H, 1.0f, grads.w_hh, H);
+                 h + (reverse_ ? at(first, hs) : 0), hs, 1.0f, grads.w_hh, H);
     }
   } else {
     h_previous_.assign(at(rows, H), 0.0f);
     for (int t = 0; t < T; ++t) {
       const int n_prev = rows_with_state(layout, t);
       if (n_prev > 0) {
-        std::copy(h + at(layout.row(0, previous_step(t)), H),
-                  h + at(layout.row(n_prev, previous_step(t)), H),
-                  h_previous_.data() + at(layout.row(0, t), H));
+        for (int r = 0; r < n_prev; ++r) {
+          const float* from = h + at(layout.row(r, previous_step(t)), hs);
+          std::copy(from, from + H, h_previous_.data() + at(layout.row(r, t), H));
+        }
       }
     }
     cpu::sgemm(Trans::kYes, Trans::kNo, GH, H, rows, 1.0f, d_recurrent, GH, h_previous_.data(), H,

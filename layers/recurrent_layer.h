@@ -44,9 +44,12 @@ class RecurrentLayer {
  public:
   RecurrentLayer(CellType cell, int input_size, int hidden_size, bool reverse);
 
-  // x: packed [rows x input]; h: packed [rows x hidden] outputs. Keeps what backward needs.
-  void forward(const PackedLayout& layout, const float* x, const RecurrentParams& params, float* h);
-  // x and h as given to / produced by the last forward; dh: d loss / d h (packed rows of
+  // x: packed [rows x input]; h: packed outputs, rows of h_stride floats (>= hidden: a
+  // bidirectional stack writes each direction straight into its joined rows). Keeps what backward
+  // needs.
+  void forward(const PackedLayout& layout, const float* x, const RecurrentParams& params, float* h,
+               int h_stride);
+  // x and h as given to / produced by the last forward (h at its stride); dh: d loss / d h (rows of
   // dh_stride floats, so a bidirectional stack passes its joined gradient with no copy). dx is
   // overwritten, or added to with add_to_dx (a bidirectional layer's second direction); it may
   // be null when the input needs no gradient (the embedding's output does, the test input not).
@@ -64,6 +67,7 @@ class RecurrentLayer {
   int hidden_;
   int gates_;
   bool reverse_;
+  int h_stride_ = 0;  // the last forward's output row stride
   // Saved by forward, per packed row: GRU r,z,n,u_n (4H); LSTM c (H), and its gates i,f,g,o
   // (4H) in projection_.
   std::vector<float> saved_;

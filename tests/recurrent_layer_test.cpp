@@ -146,7 +146,7 @@ TEST_P(RecurrentLayerTest, MatchesReferenceForwardAndFiniteDifferenceGradients) 
 
   RecurrentLayer layer(cell, I, H, reverse);
   std::vector<float> h(static_cast<std::size_t>(layout.rows() * H));
-  layer.forward(layout, x.data(), p, h.data());
+  layer.forward(layout, x.data(), p, h.data(), H);
   std::vector<float> dx(x.size());
   layer.backward(layout, x.data(), h.data(), dh.data(), H, p, g, dx.data(), false);
 
@@ -196,7 +196,7 @@ TEST_P(RecurrentLayerTest, MatchesReferenceForwardAndFiniteDifferenceGradients) 
   for (int r = 0; r < layout.rows(); ++r)
     std::copy_n(dh.data() + static_cast<std::size_t>(r * H), H,
                 dh_wide.data() + static_cast<std::size_t>(r * wide));
-  layer.forward(layout, x.data(), p, h.data());  // backward consumes what forward kept
+  layer.forward(layout, x.data(), p, h.data(), H);  // backward consumes what forward kept
   layer.backward(layout, x.data(), h.data(), dh_wide.data(), wide, p, g, dx.data(), true);
   for (std::size_t k = 0; k < grads.size(); ++k)
     ASSERT_NEAR(grads[k], 2 * once[k], 1e-5f + 1e-5f * std::abs(once[k]));
@@ -301,7 +301,7 @@ TEST(RecurrentLayer, PackedAndBlasStepProductsAgree) {
       std::vector<float> h(rows * H), dx(rows * I), grads(params.size(), 0.0f);
       const RecurrentGrads g{grads.data(), grads.data() + gh * I, grads.data() + gh * (I + H),
                              grads.data() + gh * (I + H + 1)};
-      layer.forward(layout, x.data(), p, h.data());
+      layer.forward(layout, x.data(), p, h.data(), H);
       layer.backward(layout, x.data(), h.data(), dh.data(), H, p, g, dx.data(), false);
       cpu::set_avx512_enabled(true);
       h.insert(h.end(), dx.begin(), dx.end());
