@@ -248,20 +248,19 @@ void Model::readout_forward() {
         // Each direction's state after reading the whole sequence: forward at the last step,
         // reverse at the first (PyTorch's h_n).
         const float* last =
-            outputs_.back().data() +
-            at(static_cast<std::size_t>(layout_.row(static_cast<int>(s), length - 1)), F);
+            top() + at(static_cast<std::size_t>(layout_.row(static_cast<int>(s), length - 1)), F);
         std::copy(last, last + H, feature);
         if (config_.bidirectional) {
-          const float* first = outputs_.back().data() +
-                               at(static_cast<std::size_t>(layout_.row(static_cast<int>(s), 0)), F);
+          const float* first =
+              top() + at(static_cast<std::size_t>(layout_.row(static_cast<int>(s), 0)), F);
           std::copy(first + H, first + 2 * H, feature + H);
         }
         break;
       }
       case Readout::kMean:
         for (int t = 0; t < length; ++t) {
-          const float* row = outputs_.back().data() +
-                             at(static_cast<std::size_t>(layout_.row(static_cast<int>(s), t)), F);
+          const float* row =
+              top() + at(static_cast<std::size_t>(layout_.row(static_cast<int>(s), t)), F);
           for (std::size_t j = 0; j < F; ++j) feature[j] += row[j];
         }
         for (std::size_t j = 0; j < F; ++j) feature[j] /= static_cast<float>(length);
@@ -269,7 +268,7 @@ void Model::readout_forward() {
       case Readout::kMax:
         for (int t = 0; t < length; ++t) {
           const int r = layout_.row(static_cast<int>(s), t);
-          const float* row = outputs_.back().data() + at(static_cast<std::size_t>(r), F);
+          const float* row = top() + at(static_cast<std::size_t>(r), F);
           for (std::size_t j = 0; j < F; ++j) {
             if (t == 0 || row[j] > feature[j]) {
               feature[j] = row[j];
@@ -414,8 +413,7 @@ std::vector<float> Model::top_outputs(std::size_t max_len) const {
   for (int s = 0; s < layout_.sequences(); ++s) {
     const auto b = static_cast<std::size_t>(layout_.order[static_cast<std::size_t>(s)]);
     for (int t = 0; t < layout_.lengths[static_cast<std::size_t>(s)]; ++t) {
-      const float* row =
-          outputs_.back().data() + at(static_cast<std::size_t>(layout_.row(s, t)), F);
+      const float* row = top() + at(static_cast<std::size_t>(layout_.row(s, t)), F);
       std::copy(row, row + F, out.data() + (b * max_len + static_cast<std::size_t>(t)) * F);
     }
   }

@@ -72,6 +72,8 @@ class Model {
   bool dropout_active() const;
   // What layer l reads: the embedded tokens, the dropped-out copy, or the layer below's outputs.
   const float* layer_input(int layer) const;
+  // The last layer's outputs, which the readout reads: [rows x F].
+  const float* top() const { return outputs_.back().data(); }
   void apply_dropout(std::vector<float>& values, std::uint32_t stream) const;
   void readout_forward();
   void readout_backward(const std::vector<float>& d_features, std::vector<float>& d_top) const;

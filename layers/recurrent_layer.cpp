@@ -81,11 +81,11 @@ void RecurrentLayer::forward(const PackedLayout& layout, const float* x,
   // LSTM and RNN add b_hh there too (their recurrent product only adds to the pre-activation);
   // GRU's n gate needs b_hh inside its reset product, so GRU adds it at each step.
   const bool gru = cell_ == CellType::kGru;
-  bias_sums_.assign(params.b_ih, params.b_ih + GH);
+  biases_.assign(params.b_ih, params.b_ih + GH);
   if (!gru) {
-    for (int j = 0; j < GH; ++j) bias_sums_[static_cast<std::size_t>(j)] += params.b_hh[j];
+    for (int j = 0; j < GH; ++j) biases_[static_cast<std::size_t>(j)] += params.b_hh[j];
   }
-  fill_rows(projection_.data(), rows, GH, bias_sums_.data());
+  fill_rows(projection_.data(), rows, GH, biases_.data());
   cpu::sgemm(Trans::kNo, Trans::kYes, rows, GH, input_, 1.0f, x, input_, params.w_ih, input_, 1.0f,
              projection_.data(), GH);
   // W_hh^T is packed once for every step's product (OpenBLAS would repack it at each).
@@ -157,7 +157,7 @@ void RecurrentLayer::backward(const PackedLayout& layout, const float* x, const 
   c_carry_.assign(cell_ == CellType::kLstm ? at(B, H) : 0, 0.0f);
   const bool packed = cpu::avx512_available();
   if (packed) packed_w_hh_.pack(params.w_hh, GH, H, H);
-  bias_sums_.assign(static_cast<std::size_t>(GH), 0.0f);  // LSTM sums it row by row
+  biases_.assign(static_cast<std::size_t>(GH), 0.0f);  // LSTM sums it row by row
 
   const int T = layout.steps();
   for (int k = 0; k < T; ++k) {
@@ -176,7 +176,7 @@ void RecurrentLayer::backward(const PackedLayout& layout, const float* x, const 
           cpu::lstm_backward_row_in_place(
               H, dp, cell_state_.data() + at(row, H),
               prow >= 0 ? cell_state_.data() + at(prow, H) : zeros_.data(), dh_row, carry,
-              c_carry_.data() + at(s, H), prow >= 0, bias_sums_.data(), row_scratch_.data());
+              c_carry_.data() + at(s, H), prow >= 0, biases_.data(), row_scratch_.data());
           break;
         case CellType::kGru:
           // The carry becomes the direct part of dh_prev; U's part is added by the GEMM below.
@@ -215,11 +215,9 @@ void RecurrentLayer::backward(const PackedLayout& layout, const float* x, const 
     h_previous_.assign(at(rows, H), 0.0f);
     for (int t = 0; t < T; ++t) {
       const int n_prev = rows_with_state(layout, t);
-      if (n_prev > 0) {
-        for (int r = 0; r < n_prev; ++r) {
-          const float* from = h + at(layout.row(r, previous_step(t)), hs);
-          std::copy(from, from + H, h_previous_.data() + at(layout.row(r, t), H));
-        }
+      for (int r = 0; r < n_prev; ++r) {
+        const float* from = h + at(layout.row(r, previous_step(t)), hs);
+        std::copy(from, from + H, h_previous_.data() + at(layout.row(r, t), H));
       }
     }
     cpu::sgemm(Trans::kYes, Trans::kNo, GH, H, rows, 1.0f, d_recurrent, GH, h_previous_.data(), H,
@@ -231,10 +229,10 @@ void RecurrentLayer::backward(const PackedLayout& layout, const float* x, const 
     add_column_sums(d_recurrent, rows, GH, grads.b_hh);
     add_column_sums(d_projection, rows, GH, grads.b_ih);
   } else {  // one gradient for both biases (LSTM's summed by its rows already)
-    if (cell_ == CellType::kRnn) add_column_sums(d_projection, rows, GH, bias_sums_.data());
+    if (cell_ == CellType::kRnn) add_column_sums(d_projection, rows, GH, biases_.data());
     for (int j = 0; j < GH; ++j) {
-      grads.b_ih[j] += bias_sums_[static_cast<std::size_t>(j)];
-      grads.b_hh[j] += bias_sums_[static_cast<std::size_t>(j)];
+      grads.b_ih[j] += biases_[static_cast<std::size_t>(j)];
+      grads.b_hh[j] += biases_[static_cast<std::size_t>(j)];
     }
   }
   if (dx != nullptr) {

@@ -1,9 +1,9 @@
 // One direction of one recurrent layer (RNN tanh, LSTM or GRU) over a packed batch, on the CPU.
 //
-// Forward: the input projection of all steps is one GEMM (x W_ih^T + b_ih); then per step one
-// GEMM of the live rows' previous state with W_hh (packed once per pass for all steps, where the
-// CPU has AVX-512: kernels/cpu/packed_gemm.h) and one fused pointwise pass
-// (kernels/math/rnn_cells.h). Backward runs the steps in reverse with the same pointwise math
+// Forward: the input projection of all steps is one GEMM (x W_ih^T + b_ih, and b_hh too for LSTM
+// and RNN); then per step one GEMM of the live rows' previous state with W_hh (packed once per
+// pass for all steps, where the CPU has AVX-512: kernels/cpu/packed_gemm.h) and one fused
+// pointwise pass (kernels/math/rnn_cells.h). Backward runs the steps in reverse with the same pointwise math
 // and one GEMM per step for the state gradient, then forms dW_ih, dW_hh, the biases and dx with
 // single GEMMs over all steps.
 //
@@ -81,8 +81,8 @@ class RecurrentLayer {
   std::vector<float> c_carry_;      // [batch x H] LSTM: gradient reaching c_prev
   std::vector<float> h_previous_;   // [rows x H] each row's previous state (variable lengths)
   std::vector<float> zeros_;        // [H]: the state before a sequence's first step
-  std::vector<float>
-      bias_sums_;             // [G*H]: the biases laid down (forward), their gradient (backward)
+  // [G*H]: the biases laid down under the projection (forward), their gradient (backward).
+  std::vector<float> biases_;
   cpu::PackedB packed_w_hh_;  // W_hh^T (forward) or W_hh (backward) for the step GEMMs
 };
 
