@@ -102,6 +102,7 @@ class DeviceModel {
   bool training_ = false;
   std::uint64_t dropout_seed_ = 0, dropout_step_ = 0;
   std::vector<std::int32_t> staging_;
+  std::vector<std::int32_t> token_slots_;  // stage_indices' counting sort, kept to reuse
   DeviceBuffer<std::int32_t> indices_;
   const std::int32_t *ids_ = nullptr, *lengths_ = nullptr, *step_offsets_ = nullptr,
                      *labels_ = nullptr;

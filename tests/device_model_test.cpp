@@ -117,6 +117,17 @@ TEST(DeviceModel, GradientsAccumulateAcrossSteps) {
   for (std::size_t i = 0; i < both.size(); ++i) ASSERT_NEAR(both[i], ga[i] + gb[i], 1e-5f);
 }
 
+TEST(DeviceModel, ATokenOutsideTheVocabularyIsAnErrorNotAStrayWrite) {
+  const ModelConfig config = small_config(CellType::kLstm, 1, false, Readout::kLast, 0);
+  const auto backend = make_cpu_backend();
+  DeviceModel device(config, *backend);
+  device.initialize(5);
+  std::mt19937 rng(3);
+  io::Batch batch = random_batch(rng, 4, 12, 3, 6);
+  batch.tokens[0] = static_cast<std::int32_t>(config.vocab_size);  // every sequence has step 0
+  EXPECT_THROW(device.train_step(batch, 1, 0), std::out_of_range);
+}
+
 TEST(DeviceModel, LossScaleMultipliesEveryGradientButNotTheLoss) {
   const ModelConfig config = small_config(CellType::kGru, 1, false, Readout::kLast, 0);
   const auto backend = make_cpu_backend();

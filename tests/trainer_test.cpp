@@ -11,6 +11,7 @@
 #include "engine/checkpoint.h"
 #include "engine/cpu_backend.h"
 #include "engine/device_runner.h"
+#include "engine/model_runner.h"
 #include "io/data_error.h"
 #include "test_util.h"
 #include "train_fixtures.h"
@@ -199,10 +200,24 @@ TEST(TrainConfig, PrecisionAndRnnImplementationAreChecked) {
 }
 
 // A GPU requested where none can be used is a clear error before anything is written.
-TEST(Trainer, DeviceCudaWithoutAUsableGpuIsAClearError) {
+// Where no GPU can be used, --device cuda is a clear error that leaves nothing behind; where one
+// can, the same small job trains on it and writes its checkpoint and report.
+TEST(Trainer, DeviceCudaTrainsOrIsAClearError) {
   test::ScratchDir dir;
   TrainConfig c = small_run(make_dataset(dir, 300), dir.file("run"));
   c.device = "cuda";
+  bool gpu = true;
+  try {
+    check_device(c);
+  } catch (const std::runtime_error&) {
+    gpu = false;
+  }
+  if (gpu) {
+    train(c, kQuiet, kQuiet);
+    EXPECT_TRUE(fs::exists(dir.file("run/best.h5")));
+    EXPECT_TRUE(fs::exists(dir.file("run/test_report.json")));
+    return;
+  }
   try {
     train(c, kQuiet, kQuiet);
     FAIL() << "no error";
