@@ -2,7 +2,8 @@
 """Training throughput of the engine (bench_train) against PyTorch (bench_train_torch.py) on
 the same machine, same model, batch and thread count, interleaved and repeated; medians with
 the spread, the ratio, and our GFLOP/s against the SGEMM rate measured at the same thread count,
-interleaved with the config's runs (median against median).
+interleaved with the config's runs (median against median). "paired ratio" is the median (min..max)
+of each rep's ratio, its two sides having run back to back.
 
 Usage: /usr/bin/python3 bench/train_bench.py [--reps 3] [--threads 1 2] [--steps 20]
            [--configs NAME ...]   (only the configs whose name contains one of these)
@@ -60,8 +61,8 @@ def main():
     for threads in args.threads:
         print(f"threads={threads}: 'of peak' = median engine GFLOP/s / median SGEMM GFLOP/s (2048^3, best of 5"
               f" per run), the SGEMM runs interleaved with each config's reps")
-        print(f"  {'config':24s} {'engine samples/s':>24s} {'PyTorch samples/s':>24s} {'ratio':>6s} {'GFLOP/s':>8s}"
-              f" {'SGEMM GFLOP/s':>22s} {'of peak':>7s}")
+        print(f"  {'config':24s} {'engine samples/s':>24s} {'PyTorch samples/s':>24s} {'ratio':>6s}"
+              f" {'paired ratio':>20s} {'GFLOP/s':>8s} {'SGEMM GFLOP/s':>22s} {'of peak':>7s}")
         for name, extra in CONFIGS:
             if args.configs and not any(c in name for c in args.configs):
                 continue
@@ -75,9 +76,12 @@ def main():
                 theirs.append(run(torch + common, threads)["samples_per_s"])
                 peaks.append(run(sgemm + [str(threads)], threads)["gflops"])
             m_ours, m_theirs = statistics.median(ours), statistics.median(theirs)
+            # Each rep's two sides ran back to back, so their ratio sees one state of the machine.
+            paired = [a / b for a, b in zip(ours, theirs)]
             g, peak = statistics.median(gflops), statistics.median(peaks)
             print(f"  {name:24s} {m_ours:9.1f} ({min(ours):.0f}..{max(ours):.0f}) {m_theirs:9.1f} ({min(theirs):.0f}..{max(theirs):.0f})"
-                  f" {m_ours / m_theirs:6.2f} {g:8.1f} {peak:8.1f} ({min(peaks):.0f}..{max(peaks):.0f}) {100 * g / peak:6.0f}%")
+                  f" {m_ours / m_theirs:6.2f} {statistics.median(paired):8.2f} ({min(paired):.2f}..{max(paired):.2f})"
+                  f" {g:8.1f} {peak:8.1f} ({min(peaks):.0f}..{max(peaks):.0f}) {100 * g / peak:6.0f}%")
             sys.stdout.flush()
 
 if __name__ == "__main__":
