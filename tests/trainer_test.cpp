@@ -243,6 +243,15 @@ TEST(EngineEval, ReportMatchesTheTrainersTestReport) {
   EXPECT_DOUBLE_EQ(report["accuracy"].get<double>(), trained["accuracy"].get<double>());
   EXPECT_EQ(report["confusion_matrix"], trained["confusion_matrix"]);
   EXPECT_NE(result.output.find("macro_avg"), std::string::npos);
+  // It evaluated as the trainer did: the checkpoint's batch size unless told otherwise.
+  EXPECT_NE(result.output.find("batch size 16, cpu\n"), std::string::npos) << result.output;
+  const auto fp16 =
+      test::run_command(std::string(ENGINE_BINARY_DIR "/engine/engine_eval --checkpoint ") +
+                        dir.file("run/best.h5") + " --data " + data + " --precision fp16");
+  EXPECT_NE(fp16.exit_code, 0);
+  EXPECT_NE(fp16.output.find("--precision fp16 and --rnn-impl need --device cuda"),
+            std::string::npos)
+      << fp16.output;
   // Both write the plots and report.html; the evaluation's has no learning curves.
   for (const char* page : {"run/report.html", "eval/report.html"}) {
     const std::string html = test::read_file(dir.file(page));

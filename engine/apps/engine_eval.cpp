@@ -2,10 +2,13 @@
 // recall / F1 / support, macro and weighted averages and the confusion matrix, as tables and
 // JSON (--out DIR/report.json; the report has a top-level "accuracy"), plus the plots and
 // report.html of tracking/report.h. --device cuda evaluates on the GPU (the trainer's device
-// path: same model, same results within float rounding).
+// path). By default it evaluates as the trainer did: the checkpoint's batch size and, on the
+// GPU, its precision and RNN implementation, so the report reproduces the trainer's own (fp16
+// and cuDNN round differently at another batch size or precision).
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <filesystem>
+#include <optional>
 
 #include "engine/checkpoint.h"
 #include "engine/evaluate.h"
@@ -17,9 +20,9 @@
 int main(int argc, char** argv) {
   CLI::App app{"Evaluate a checkpoint made by engine_train on a dataset split."};
   std::string checkpoint_path, data, split = "test", out;
-  std::size_t batch_size = 128;
+  std::optional<std::size_t> batch_size;
   int threads = 1;
-  std::string device = "cpu";
+  std::string device = "cpu", precision, rnn_impl;  // empty: as the checkpoint was trained
   app.add_option("--checkpoint", checkpoint_path, "Checkpoint (.h5) from engine_train")
       ->required()
       ->check(CLI::ExistingFile);
@@ -28,12 +31,20 @@ int main(int argc, char** argv) {
       ->capture_default_str()
       ->check(CLI::IsMember({"test", "valid", "train"}));
   app.add_option("--out", out, "Directory for report.json (default: print only)");
-  app.add_option("--batch-size", batch_size, "Examples per forward pass")->capture_default_str();
+  app.add_option("--batch-size", batch_size,
+                 "Examples per forward pass (default: the checkpoint's training batch size)");
   app.add_option("--threads", threads, "CPU threads (each evaluates a slice of every batch)")
       ->capture_default_str();
   app.add_option("--device", device, "cpu or cuda")
       ->capture_default_str()
       ->check(CLI::IsMember({"cpu", "cuda"}));
+  app.add_option("--precision", precision,
+                 "fp32 or fp16 (fp16: --device cuda; default: fp32 on the CPU, the checkpoint's "
+                 "on the GPU)")
+      ->check(CLI::IsMember({"fp32", "fp16"}));
+  app.add_option("--rnn-impl", rnn_impl,
+                 "custom or cudnn on --device cuda (default: the checkpoint's)")
+      ->check(CLI::IsMember({"custom", "cudnn"}));
   CLI11_PARSE(app, argc, argv);
   try {
     engine::TrainConfig runtime;  // what picks the runner: device and threads
@@ -41,6 +52,27 @@ int main(int argc, char** argv) {
     runtime.threads = threads;
     engine::check_device(runtime);
     const engine::Checkpoint checkpoint = engine::load_checkpoint(checkpoint_path);
+    const nlohmann::json& trained = checkpoint.train_config;
+    const auto as_trained = [&](const char* key, const std::string& fallback) {
+      return trained.contains(key) && trained[key].is_string() ? trained[key].get<std::string>()
+                                                               : fallback;
+    };
+    if (device == "cuda") {
+      runtime.precision = precision.empty() ? as_trained("precision", "fp32") : precision;
+      runtime.rnn_impl = rnn_impl.empty() ? as_trained("rnn_impl", "custom") : rnn_impl;
+    } else if (precision == "fp16" || !rnn_impl.empty()) {
+      throw std::runtime_error("--precision fp16 and --rnn-impl need --device cuda");
+    }
+    if (!batch_size) {
+      batch_size = trained.contains("batch_size") && trained["batch_size"].is_number_integer() &&
+                           trained["batch_size"].get<long long>() > 0
+                       ? trained["batch_size"].get<std::size_t>()
+                       : 128;
+    }
+    std::printf("batch size %zu, %s", *batch_size, device.c_str());
+    if (device == "cuda")
+      std::printf(", %s, %s recurrent layers", runtime.precision.c_str(), runtime.rnn_impl.c_str());
+    std::printf("\n");
     const auto dataset = engine::io::DatasetInfo::load(data);
     if (dataset.vocab_size != checkpoint.model_config.vocab_size ||
         dataset.num_classes() != checkpoint.model_config.classes) {
@@ -59,7 +91,7 @@ int main(int argc, char** argv) {
     runner->push();
     const auto split_data =
         std::make_shared<const engine::io::SplitData>(engine::io::load_split(dataset, split));
-    const auto result = engine::evaluate_split(*runner, split_data, batch_size);
+    const auto result = engine::evaluate_split(*runner, split_data, *batch_size);
     std::printf("%s split of %s, checkpoint %s\n%s", split.c_str(), data.c_str(),
                 checkpoint_path.c_str(), result.confusion.table(checkpoint.class_names).c_str());
     std::printf("loss %.4f\n", result.loss);
