@@ -3,7 +3,8 @@
 thread count as bench_train, Embedding -> nn.LSTM/GRU/RNN -> Linear, Adam, cross-entropy.
 Variable lengths run through pack_padded_sequence (PyTorch's packed path). With --device cuda
 it is the peer of bench_gpu (cuDNN underneath; --precision fp16 is autocast with a GradScaler,
-PyTorch's mixed precision), timed with the device synchronised; --repeats R times R blocks of
+PyTorch's mixed precision; --strict-fp32 turns off the TF32 tensor-core math PyTorch allows
+cuDNN by default, so fp32 means what it means in our engine), timed with the device synchronised; --repeats R times R blocks of
 --steps and reports the median. Prints `samples_per_s=<x>` last, like bench_train.
 """
 import argparse
@@ -32,12 +33,16 @@ def main():
     p.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     p.add_argument("--precision", default="fp32", choices=["fp32", "fp16"])
     p.add_argument("--repeats", type=int, default=1)
+    p.add_argument("--strict-fp32", action="store_true", help="no TF32 in cuDNN or matmuls")
     a = p.parse_args()
     if a.precision == "fp16" and a.device != "cuda":
         p.error("--precision fp16 needs --device cuda")
     torch.set_num_threads(a.threads)
     torch.manual_seed(1)
     device = torch.device(a.device)
+    if a.strict_fp32:
+        torch.backends.cudnn.allow_tf32 = False
+        torch.backends.cuda.matmul.allow_tf32 = False
     rnn_type = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}[a.cell]
     embedding = nn.Embedding(a.vocab, a.embed, padding_idx=0)
     rnn = rnn_type(a.embed, a.hidden, num_layers=a.layers, bidirectional=a.bidirectional, batch_first=True)

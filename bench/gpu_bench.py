@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """GPU training throughput of the engine (bench_gpu: our custom kernels + cuBLAS, and the cuDNN
 path) against PyTorch on the same GPU (bench_train_torch.py --device cuda: nn.LSTM/GRU/RNN over
-cuDNN, autocast + GradScaler for fp16), same model and batch as the CPU comparison
+cuDNN, autocast + GradScaler for fp16; fp32 strictly, as ours: PyTorch's default lets cuDNN
+use TF32 tensor cores, --pytorch-tf32 keeps that), same model and batch as the CPU comparison
 (bench/train_bench.py), for each precision. Each side times --repeats blocks of --steps steps
 with the device synchronised and reports the median; the engine and PyTorch processes alternate
 --reps times and the table gives the median of those medians with their spread. Our TFLOP/s
@@ -60,6 +61,7 @@ def main():
     p.add_argument("--precisions", nargs="*", default=["fp32", "fp16"])
     p.add_argument("--batch-sizes", type=int, nargs="*", default=[64])
     p.add_argument("--configs", nargs="*", default=[], help="substrings of config names to run")
+    p.add_argument("--pytorch-tf32", action="store_true", help="PyTorch's default TF32 math in fp32")
     p.add_argument("--build", default=os.path.join(ROOT, os.environ.get("ENGINE_BUILD_DIR", "build")))
     args = p.parse_args()
     engine = [os.path.join(args.build, "bench", "bench_gpu"), "--rnn-impl"]
@@ -88,7 +90,8 @@ def main():
                         ms[impl].append(ours[impl]["step_ms"])
                         tflops[impl].append(ours[impl]["tflops"])
                         peak[impl].append(ours[impl]["peak_fraction"])
-                    ms["PyTorch"].append(run(torch + common, 1)["step_ms"])
+                    strict = ["--strict-fp32"] if precision == "fp32" and not args.pytorch_tf32 else []
+                    ms["PyTorch"].append(run(torch + common + strict, 1)["step_ms"])
                 best = min(impls, key=lambda impl: statistics.median(ms[impl]))
                 ratio = statistics.median(ms["PyTorch"]) / statistics.median(ms[best])
                 print(f"  {name:24s} {batch:5d} " + " ".join(spread(ms[impl]) if impl in ms else f"{'-':>24s}"
