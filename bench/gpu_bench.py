@@ -81,7 +81,7 @@ def main():
                 if args.configs and not any(c in name for c in args.configs):
                     continue
                 common = options(BASE, extra, ["--batch-size", str(batch), "--precision", precision], timing)
-                impls = ["custom"] if "rnn" in extra else IMPLS  # our cuDNN path is LSTM/GRU only
+                impls = IMPLS
                 ms = {impl: [] for impl in impls + ["PyTorch"]}
                 tflops, peak = {impl: [] for impl in impls}, {impl: [] for impl in impls}
                 for _ in range(args.reps):  # alternate processes, so drift hits both sides alike

@@ -232,7 +232,6 @@ class CudaBackend final : public Backend {
 
   std::unique_ptr<FusedRecurrentLayer> make_fused_recurrent(CellType cell, int input, int hidden,
                                                             bool bidirectional) override {
-    if (cell == CellType::kRnn) return nullptr;  // cuDNN's tanh RNN is not ours to map here
     if (dnn_ == nullptr) {
       CHECK_CUDNN(cudnnCreate(&dnn_));
       CHECK_CUDNN(cudnnSetStream(dnn_, stream_));

@@ -1,6 +1,7 @@
 #include "engine/cudnn_recurrent.h"
 
 #include <cstdint>
+#include <stdexcept>
 #include <vector>
 
 #include "engine/cudnn_weight_plan.h"
@@ -39,10 +40,10 @@ class CudnnRecurrentLayer final : public FusedRecurrentLayer {
     // No dropout inside cuDNN: one layer per descriptor, DeviceModel applies its own between.
     CHECK_CUDNN(cudnnSetDropoutDescriptor(dropout_, handle_, 0.0f, nullptr, 0, 0));
     CHECK_CUDNN(cudnnSetRNNDescriptor_v8(
-        rnn_, CUDNN_RNN_ALGO_STANDARD, cell == CellType::kLstm ? CUDNN_LSTM : CUDNN_GRU,
-        CUDNN_RNN_DOUBLE_BIAS, bidirectional ? CUDNN_BIDIRECTIONAL : CUDNN_UNIDIRECTIONAL,
-        CUDNN_LINEAR_INPUT, data_type(), CUDNN_DATA_FLOAT,
-        half_ ? CUDNN_TENSOR_OP_MATH : CUDNN_FMA_MATH, input, hidden, hidden, 1, dropout_,
+        rnn_, CUDNN_RNN_ALGO_STANDARD, mode(cell), CUDNN_RNN_DOUBLE_BIAS,
+        bidirectional ? CUDNN_BIDIRECTIONAL : CUDNN_UNIDIRECTIONAL, CUDNN_LINEAR_INPUT, data_type(),
+        CUDNN_DATA_FLOAT, half_ ? CUDNN_TENSOR_OP_MATH : CUDNN_FMA_MATH, input, hidden, hidden, 1,
+        dropout_,
         CUDNN_RNN_PADDED_IO_DISABLED));  // packed layout: no padding to describe
     CHECK_CUDNN(cudnnGetRNNWeightSpaceSize(handle_, rnn_, &weight_bytes_));
     weights_.ensure(weight_bytes_);
@@ -113,6 +114,17 @@ class CudnnRecurrentLayer final : public FusedRecurrentLayer {
   }
 
  private:
+  static cudnnRNNMode_t mode(CellType cell) {
+    switch (cell) {
+      case CellType::kLstm:
+        return CUDNN_LSTM;
+      case CellType::kGru:
+        return CUDNN_GRU;
+      case CellType::kRnn:
+        return CUDNN_RNN_TANH;
+    }
+    throw std::invalid_argument("cuDNN: unknown cell");
+  }
   cudnnDataType_t data_type() const { return half_ ? CUDNN_DATA_HALF : CUDNN_DATA_FLOAT; }
   std::size_t element_size() const { return half_ ? 2 : 4; }
   static std::size_t rows(const PackedBatch& batch) { return static_cast<std::size_t>(batch.rows); }

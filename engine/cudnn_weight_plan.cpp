@@ -8,7 +8,6 @@ namespace engine {
 
 std::vector<WeightCopy> cudnn_weight_plan(CellType cell, int input, int hidden, int directions,
                                           const CudnnParamQuery& query) {
-  if (cell == CellType::kRnn) throw std::invalid_argument("cuDNN plan: lstm and gru only");
   const int gates = gate_count(cell);
   const auto H = static_cast<std::size_t>(hidden);
   const auto I = static_cast<std::size_t>(input);

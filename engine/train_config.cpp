@@ -69,8 +69,6 @@ void TrainConfig::validate() const {
         "fp16 needs --device cuda: the CPU backend trains in fp32 (CPUs have no fast half "
         "arithmetic to gain from it)");
   }
-  if (rnn_impl == "cudnn" && cell == "rnn")
-    bad("rnn-impl", "cudnn serves lstm and gru; --cell rnn runs on --rnn-impl custom");
   if (keep_last < 0) bad("keep-last", "must be >= 0");
   if (metrics_port < -1 || metrics_port > 65535) bad("metrics-port", "must be -1..65535");
   if (patience < 0) bad("patience", "must be >= 0");
@@ -277,8 +275,8 @@ void add_train_options(CLI::App& app, TrainConfig& c) {
       ->capture_default_str()
       ->check(CLI::IsMember({"fp32", "fp16"}));
   app.add_option("--rnn-impl", c.rnn_impl,
-                 "On the GPU: custom (our kernels + cuBLAS, every cell) or cudnn (cuDNN's RNN, "
-                 "lstm and gru)")
+                 "On the GPU: custom (our kernels + cuBLAS) or cudnn (cuDNN's RNN: its LSTM, "
+                 "GRU and tanh RNN)")
       ->group(runtime)
       ->capture_default_str()
       ->check(CLI::IsMember({"custom", "cudnn"}));
