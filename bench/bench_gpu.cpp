@@ -1,6 +1,6 @@
 // bench_gpu: training steps of the CUDA backend on synthetic batches, timed with the device
 // synchronised: step time (median and spread over repeats), samples/s, achieved TFLOP/s against
-// the device's peak, for --precision fp32|fp16 and each --rnn-impl given (interleaved, so the
+// the device's peak, for --precision fp32|fp16|tf32 and each --rnn-impl given (interleaved, so the
 // ratio between implementations comes from one run). Needs a GPU: without one it says why and
 // exits 2. Last line `samples_per_s=<x>` (the first implementation's median), as bench_train.
 #include <cuda_runtime.h>
@@ -21,17 +21,20 @@
 
 namespace {
 
-// Dense peak of one device in TFLOP/s from its SM count and clock: fp32 FMA lanes per SM, and
-// fp16 tensor-core multiply-adds per SM per clock (dense, fp32 accumulate). 0 when unknown.
-double peak_tflops(int device, bool fp16) {
+// Dense peak of one device in TFLOP/s from its SM count and clock: fp32 FMA lanes per SM, or
+// fp16 tensor-core multiply-adds per SM per clock (dense, fp32 accumulate), TF32 at half that
+// rate. 0 when unknown.
+double peak_tflops(int device, engine::Precision precision) {
+  const bool tensor_cores = precision != engine::Precision::kFp32;
   cudaDeviceProp prop{};
   CHECK_CUDA(cudaGetDeviceProperties(&prop, device));
   int clock_khz = 0;
   CHECK_CUDA(cudaDeviceGetAttribute(&clock_khz, cudaDevAttrClockRate, device));
   const int arch = prop.major * 10 + prop.minor;
   double fma_per_sm = 0;
-  if (fp16) {
+  if (tensor_cores) {
     fma_per_sm = arch == 70 ? 512 : arch == 80 ? 1024 : arch == 90 ? 2048 : 0;
+    if (precision == engine::Precision::kTf32) fma_per_sm = arch == 70 ? 0 : fma_per_sm / 2;
   } else {
     fma_per_sm = arch == 70 || arch == 80 ? 64 : arch >= 86 ? 128 : 0;
   }
@@ -58,7 +61,7 @@ int main(int argc, char** argv) {
   app.add_option("--repeats", repeats, "Timed repeats (median and spread)")->capture_default_str();
   app.add_option("--device", device, "CUDA device index")->capture_default_str();
   app.add_option("--precision", shape.precision)
-      ->check(CLI::IsMember({"fp32", "fp16"}))
+      ->check(CLI::IsMember({"fp32", "fp16", "tf32"}))
       ->capture_default_str();
   app.add_option("--rnn-impl", impls, "Implementations to compare, interleaved")
       ->check(CLI::IsMember({"custom", "cudnn"}))
@@ -108,7 +111,7 @@ int main(int argc, char** argv) {
   }
   const double tokens_per_step = tokens_per_cycle / static_cast<double>(batches.size());
   const double flops = engine::bench::step_flops(config, tokens_per_step, true);
-  const double peak = peak_tflops(device, precision == engine::Precision::kFp16);
+  const double peak = peak_tflops(device, precision);
   std::printf("device=%s precision=%s peak_tflops=%.1f\n", env.devices[device].name.c_str(),
               shape.precision.c_str(), peak);
   for (std::size_t k = 0; k < runners.size(); ++k) {

@@ -2,13 +2,14 @@
 """GPU training throughput of the engine (bench_gpu: our custom kernels + cuBLAS, and the cuDNN
 path) against PyTorch on the same GPU (bench_train_torch.py --device cuda: nn.LSTM/GRU/RNN over
 cuDNN, autocast + GradScaler for fp16; fp32 strictly, as ours: PyTorch's default lets cuDNN
-use TF32 tensor cores, --pytorch-tf32 keeps that), same model and batch as the CPU comparison
+use TF32 tensor cores, --pytorch-tf32 keeps that; against our tf32, PyTorch's fp32 with TF32
+allowed), same model and batch as the CPU comparison
 (bench/train_bench.py), for each precision. Each side times --repeats blocks of --steps steps
 with the device synchronised and reports the median; the engine and PyTorch processes alternate
 --reps times and the table gives the median of those medians with their spread. Our TFLOP/s
 and its fraction of the device's dense peak come from bench_gpu.
 
-Usage: python3 bench/gpu_bench.py [--reps 3] [--precisions fp32 fp16] [--batch-sizes 64 512]
+Usage: python3 bench/gpu_bench.py [--reps 3] [--precisions fp32 fp16 tf32] [--batch-sizes 64 512]
            [--configs NAME ...]   (only the configs whose name contains one of these)
 """
 import argparse
@@ -90,8 +91,12 @@ def main():
                         ms[impl].append(ours[impl]["step_ms"])
                         tflops[impl].append(ours[impl]["tflops"])
                         peak[impl].append(ours[impl]["peak_fraction"])
-                    strict = ["--strict-fp32"] if precision == "fp32" and not args.pytorch_tf32 else []
-                    ms["PyTorch"].append(run(torch + common + strict, 1)["step_ms"])
+                    if precision == "tf32":  # PyTorch's fp32 with its TF32 allowed
+                        theirs = options(common, ["--precision", "fp32"])
+                    else:
+                        strict = precision == "fp32" and not args.pytorch_tf32
+                        theirs = common + (["--strict-fp32"] if strict else [])
+                    ms["PyTorch"].append(run(torch + theirs, 1)["step_ms"])
                 best = min(impls, key=lambda impl: statistics.median(ms[impl]))
                 ratio = statistics.median(ms["PyTorch"]) / statistics.median(ms[best])
                 print(f"  {name:24s} {batch:5d} " + " ".join(spread(ms[impl]) if impl in ms else f"{'-':>24s}"

@@ -5,13 +5,22 @@
 namespace engine {
 
 std::string precision_name(Precision precision) {
-  return precision == Precision::kFp16 ? "fp16" : "fp32";
+  switch (precision) {
+    case Precision::kFp16:
+      return "fp16";
+    case Precision::kTf32:
+      return "tf32";
+    case Precision::kFp32:
+      break;
+  }
+  return "fp32";
 }
 
 Precision parse_precision(const std::string& name) {
   if (name == "fp32") return Precision::kFp32;
   if (name == "fp16") return Precision::kFp16;
-  throw std::invalid_argument("precision: expected fp32 or fp16, got '" + name + "'");
+  if (name == "tf32") return Precision::kTf32;
+  throw std::invalid_argument("precision: expected fp32, fp16 or tf32, got '" + name + "'");
 }
 
 }  // namespace engine

@@ -22,8 +22,10 @@ namespace engine {
 enum class Transpose { kNo, kYes };
 
 // fp16: GEMM operands are rounded to half and multiplied with fp32 accumulation (tensor cores on
-// the GPU); activations, pointwise math, gradients and optimizer state stay fp32.
-enum class Precision { kFp32, kFp16 };
+// the GPU); activations, pointwise math, gradients and optimizer state stay fp32. tf32: fp32
+// everywhere, but GEMMs (and cuDNN's RNN) may run on TF32 tensor cores, whose operands keep 10
+// mantissa bits (Ampere and newer; PyTorch's default for cuDNN). fp32 is strict.
+enum class Precision { kFp32, kFp16, kTf32 };
 std::string precision_name(Precision precision);
 Precision parse_precision(const std::string& name);
 

@@ -15,6 +15,7 @@
 #include "kernels/math/dropout.h"
 #include "kernels/math/half.h"
 #include "kernels/math/softmax_xent.h"
+#include "kernels/math/tf32.h"
 
 namespace engine {
 
@@ -76,16 +77,17 @@ class CpuBackend final : public Backend {
 
   void gemm(Transpose trans_a, Transpose trans_b, int m, int n, int k, float alpha, const float* a,
             int lda, const float* b, int ldb, float beta, float* c, int ldc) override {
-    if (precision_ == Precision::kFp16) {
-      // Operands as stored: A is m x k (or k x m transposed), B is k x n (or n x k).
+    if (precision_ != Precision::kFp32) {
+      // Operands as stored: A is m x k (or k x m transposed), B is k x n (or n x k), rounded as
+      // the GPU's tensor cores see them.
       const int a_rows = trans_a == Transpose::kNo ? m : k;
       const int a_cols = trans_a == Transpose::kNo ? k : m;
       const int b_rows = trans_b == Transpose::kNo ? k : n;
       const int b_cols = trans_b == Transpose::kNo ? n : k;
-      rounded_copy(a, a_rows, a_cols, lda, half_a_);
-      rounded_copy(b, b_rows, b_cols, ldb, half_b_);
-      cpu::sgemm(to_cpu(trans_a), to_cpu(trans_b), m, n, k, alpha, half_a_.data(), a_cols,
-                 half_b_.data(), b_cols, beta, c, ldc);
+      rounded_copy(a, a_rows, a_cols, lda, rounded_a_);
+      rounded_copy(b, b_rows, b_cols, ldb, rounded_b_);
+      cpu::sgemm(to_cpu(trans_a), to_cpu(trans_b), m, n, k, alpha, rounded_a_.data(), a_cols,
+                 rounded_b_.data(), b_cols, beta, c, ldc);
       return;
     }
     cpu::sgemm(to_cpu(trans_a), to_cpu(trans_b), m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
@@ -338,14 +340,16 @@ class CpuBackend final : public Backend {
     if (zeros_.size() < count) zeros_.assign(count, 0.0f);
     return zeros_.data();
   }
-  static void rounded_copy(const float* source, int rows, int columns, int stride,
-                           std::vector<float>& out) {
+  void rounded_copy(const float* source, int rows, int columns, int stride,
+                    std::vector<float>& out) const {
+    const bool half = precision_ == Precision::kFp16;
     out.resize(at(static_cast<std::size_t>(rows), static_cast<std::size_t>(columns)));
     for (int r = 0; r < rows; ++r) {
       const float* from =
           source + at(static_cast<std::size_t>(r), static_cast<std::size_t>(stride));
       float* to = out.data() + at(static_cast<std::size_t>(r), static_cast<std::size_t>(columns));
-      for (int j = 0; j < columns; ++j) to[j] = math::round_to_half(from[j]);
+      for (int j = 0; j < columns; ++j)
+        to[j] = half ? math::round_to_half(from[j]) : math::round_to_tf32(from[j]);
     }
   }
 
@@ -353,8 +357,8 @@ class CpuBackend final : public Backend {
   Precision precision_;
   std::array<Clock::time_point, 4> marks_{};
   std::vector<float> zeros_;
-  std::vector<float> u_row_;  // one row's recurrent pre-activation (product + b_hh)
-  std::vector<float> half_a_, half_b_;
+  std::vector<float> u_row_;                  // one row's recurrent pre-activation (product + b_hh)
+  std::vector<float> rounded_a_, rounded_b_;  // fp16 or tf32 GEMM operands
 };
 
 }  // namespace

@@ -37,9 +37,10 @@ class CudaBackend final : public Backend {
     CHECK_CUDA(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
     CHECK_CUBLAS(cublasCreate(&blas_));
     CHECK_CUBLAS(cublasSetStream(blas_, stream_));
-    // Default math: fp32 GEMMs stay fp32 (TF32 is never enabled), so the GPU reproduces the CPU
-    // within float rounding, and fp16 operands run on tensor cores.
-    CHECK_CUBLAS(cublasSetMathMode(blas_, CUBLAS_DEFAULT_MATH));
+    // Default math: fp32 GEMMs stay fp32, so the GPU reproduces the CPU within float rounding,
+    // and fp16 operands run on tensor cores. tf32 lets fp32 GEMMs use TF32 tensor cores.
+    CHECK_CUBLAS(cublasSetMathMode(
+        blas_, precision == Precision::kTf32 ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH));
     for (cudaEvent_t& event : marks_) CHECK_CUDA(cudaEventCreate(&event));
     flag_ = static_cast<int*>(allocator_.allocate(sizeof(int)));
     partials_ = static_cast<double*>(allocator_.allocate(cuda::kNormBlocks * sizeof(double)));
@@ -114,7 +115,7 @@ class CudaBackend final : public Backend {
   void gemm(Transpose trans_a, Transpose trans_b, int m, int n, int k, float alpha, const float* a,
             int lda, const float* b, int ldb, float beta, float* c, int ldc) override {
     if (m == 0 || n == 0) return;
-    if (precision_ == Precision::kFp32) {
+    if (precision_ != Precision::kFp16) {  // fp32 data: strict, or TF32 by the handle's math mode
       CHECK_CUBLAS(cublasSgemm(blas_, to_cublas(trans_b), to_cublas(trans_a), n, m, k, &alpha, b,
                                ldb, a, lda, &beta, c, ldc));
       return;

@@ -21,6 +21,7 @@ class CudnnRecurrentLayer final : public FusedRecurrentLayer {
         stream_(stream),
         memory_(memory),
         half_(precision == Precision::kFp16),
+        tf32_(precision == Precision::kTf32),
         input_(input),
         hidden_(hidden),
         directions_(bidirectional ? 2 : 1),
@@ -42,8 +43,8 @@ class CudnnRecurrentLayer final : public FusedRecurrentLayer {
     CHECK_CUDNN(cudnnSetRNNDescriptor_v8(
         rnn_, CUDNN_RNN_ALGO_STANDARD, mode(cell), CUDNN_RNN_DOUBLE_BIAS,
         bidirectional ? CUDNN_BIDIRECTIONAL : CUDNN_UNIDIRECTIONAL, CUDNN_LINEAR_INPUT, data_type(),
-        CUDNN_DATA_FLOAT, half_ ? CUDNN_TENSOR_OP_MATH : CUDNN_FMA_MATH, input, hidden, hidden, 1,
-        dropout_,
+        CUDNN_DATA_FLOAT, half_ || tf32_ ? CUDNN_TENSOR_OP_MATH : CUDNN_FMA_MATH, input, hidden,
+        hidden, 1, dropout_,
         CUDNN_RNN_PADDED_IO_DISABLED));  // packed layout: no padding to describe
     CHECK_CUDNN(cudnnGetRNNWeightSpaceSize(handle_, rnn_, &weight_bytes_));
     weights_.ensure(weight_bytes_);
@@ -241,6 +242,7 @@ class CudnnRecurrentLayer final : public FusedRecurrentLayer {
   cudaStream_t stream_;
   Backend& memory_;
   bool half_;
+  bool tf32_;  // fp32 data on TF32 tensor cores (fp32 alone is FMA math: strict)
   int input_, hidden_, directions_;
   cudnnRNNDescriptor_t rnn_ = nullptr;
   cudnnDropoutDescriptor_t dropout_ = nullptr;

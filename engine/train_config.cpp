@@ -69,6 +69,8 @@ void TrainConfig::validate() const {
         "fp16 needs --device cuda: the CPU backend trains in fp32 (CPUs have no fast half "
         "arithmetic to gain from it)");
   }
+  if (precision == "tf32" && device != "cuda")
+    bad("precision", "tf32 needs --device cuda (TF32 is a GPU tensor-core format)");
   if (keep_last < 0) bad("keep-last", "must be >= 0");
   if (metrics_port < -1 || metrics_port > 65535) bad("metrics-port", "must be -1..65535");
   if (patience < 0) bad("patience", "must be >= 0");
@@ -269,11 +271,12 @@ void add_train_options(CLI::App& app, TrainConfig& c) {
       ->capture_default_str()
       ->check(CLI::IsMember({"cpu", "cuda"}));
   app.add_option("--precision", c.precision,
-                 "fp32, or fp16 mixed precision (fp32 master weights, half GEMM operands, "
-                 "dynamic loss scaling; --device cuda)")
+                 "fp32 (strict), fp16 mixed precision (fp32 master weights, half GEMM operands, "
+                 "dynamic loss scaling; --device cuda) or tf32 (fp32, GEMMs on TF32 tensor "
+                 "cores; --device cuda)")
       ->group(runtime)
       ->capture_default_str()
-      ->check(CLI::IsMember({"fp32", "fp16"}));
+      ->check(CLI::IsMember({"fp32", "fp16", "tf32"}));
   app.add_option("--rnn-impl", c.rnn_impl,
                  "On the GPU: custom (our kernels + cuBLAS) or cudnn (cuDNN's RNN: its LSTM, "
                  "GRU and tanh RNN)")

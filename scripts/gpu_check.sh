@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Everything worth checking on a GPU machine, in one command, after a build (either README
 # command): the devices, every GPU test, the default corpus trained and evaluated on the GPU in
-# fp32 and fp16 with our kernels and with cuDNN (test accuracy next to the CPU's), and the GPU
+# fp32, fp16 and tf32 with our kernels and with cuDNN (test accuracy next to the CPU's), and the GPU
 # step benchmark against PyTorch on the same device at batch 64 and 512.
 # Usage: bash scripts/gpu_check.sh [--quick]   (--quick: one benchmark rep, batch 64 only)
 # Output: the log on stdout; runs under runs/gpu_check/. Exits 2 where no GPU can be used.
@@ -18,7 +18,8 @@ ctest --test-dir "$build" -R 'Cuda|Cudnn|nccl' --output-on-failure --timeout 300
 "$build/engine/engine_prep" --train data/fortunes/train.csv --valid data/fortunes/valid.csv \
   --test data/fortunes/test.csv --classes data/fortunes/classes.txt \
   --out runs/gpu_check/data --force --threads "$(nproc)" > /dev/null
-for run in "cpu fp32 custom" "cuda fp32 custom" "cuda fp32 cudnn" "cuda fp16 custom" "cuda fp16 cudnn"; do
+for run in "cpu fp32 custom" "cuda fp32 custom" "cuda fp32 cudnn" "cuda fp16 custom" "cuda fp16 cudnn" \
+  "cuda tf32 cudnn"; do
   read -r device precision impl <<< "$run"
   dir=runs/gpu_check/${device}_${precision}_${impl}
   rm -rf "$dir"
@@ -35,7 +36,7 @@ done
 
 if python3 -c 'import torch, sys; sys.exit(not torch.cuda.is_available())' 2> /dev/null; then
   # shellcheck disable=SC2086
-  python3 bench/gpu_bench.py --reps "$reps" --batch-sizes $batches
+  python3 bench/gpu_bench.py --reps "$reps" --batch-sizes $batches --precisions fp32 fp16 tf32
 else  # no CUDA PyTorch here to compare with: ours alone
   for batch in $batches; do
     "$build/bench/bench_gpu" --rnn-impl custom cudnn --batch-size "$batch" --precision fp32

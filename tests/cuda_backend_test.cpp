@@ -365,7 +365,11 @@ INSTANTIATE_TEST_SUITE_P(
                              Precision::kFp32, 1e-4},
                     StepCase{"lstm_bi_fp16",
                              step_config(CellType::kLstm, 2, true, Readout::kLast, 0.1f),
-                             Precision::kFp16, 1e-3}),
+                             Precision::kFp16, 1e-3},
+                    // TF32's rounding of the dropped bits is cuBLAS's (nearest or truncation),
+                    // the CPU's emulation rounds to nearest: close, not exact.
+                    StepCase{"gru_tf32", step_config(CellType::kGru, 1, false, Readout::kLast, 0),
+                             Precision::kTf32, 1e-2}),
     [](const testing::TestParamInfo<StepCase>& param) { return param.param.name; });
 
 // cuDNN's recurrent layers (--rnn-impl cudnn) against the CPU backend: gate order, the
@@ -401,19 +405,20 @@ TEST_P(CudnnRecurrent, MatchesOurKernels) {
 
 INSTANTIATE_TEST_SUITE_P(
     Configurations, CudnnRecurrent,
-    testing::Values(StepCase{"lstm_fp32", step_config(CellType::kLstm, 1, false, Readout::kLast, 0),
-                             Precision::kFp32, 1e-4},
-                    StepCase{"gru_fp32", step_config(CellType::kGru, 1, false, Readout::kLast, 0),
-                             Precision::kFp32, 1e-4},
-                    StepCase{"lstm_bi_2layer_dropout_fp32",
-                             step_config(CellType::kLstm, 2, true, Readout::kLast, 0.2f),
-                             Precision::kFp32, 1e-4},
-                    StepCase{"rnn_bi_max_fp32",
-                             step_config(CellType::kRnn, 1, true, Readout::kMax, 0),
-                             Precision::kFp32, 1e-4},
-                    StepCase{"gru_bi_mean_fp16",
-                             step_config(CellType::kGru, 1, true, Readout::kMean, 0),
-                             Precision::kFp16, 1e-2}),
+    testing::Values(
+        StepCase{"lstm_fp32", step_config(CellType::kLstm, 1, false, Readout::kLast, 0),
+                 Precision::kFp32, 1e-4},
+        StepCase{"gru_fp32", step_config(CellType::kGru, 1, false, Readout::kLast, 0),
+                 Precision::kFp32, 1e-4},
+        StepCase{"lstm_bi_2layer_dropout_fp32",
+                 step_config(CellType::kLstm, 2, true, Readout::kLast, 0.2f), Precision::kFp32,
+                 1e-4},
+        StepCase{"rnn_bi_max_fp32", step_config(CellType::kRnn, 1, true, Readout::kMax, 0),
+                 Precision::kFp32, 1e-4},
+        StepCase{"gru_bi_mean_fp16", step_config(CellType::kGru, 1, true, Readout::kMean, 0),
+                 Precision::kFp16, 1e-2},
+        StepCase{"lstm_bi_tf32", step_config(CellType::kLstm, 1, true, Readout::kLast, 0),
+                 Precision::kTf32, 1e-2}),
     [](const testing::TestParamInfo<StepCase>& param) { return param.param.name; });
 
 // Forced overflow on the GPU: a loss scale of 2^30 overflows half in the classifier's GEMM, so

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstring>
 #include <limits>
 #include <random>
@@ -12,6 +13,7 @@
 #include "engine/loss_scaler.h"
 #include "kernels/math/half.h"
 #include "kernels/math/loss_scale.h"
+#include "kernels/math/tf32.h"
 
 namespace engine {
 namespace {
@@ -78,6 +80,44 @@ TEST(LossScaler, CountsSkipsRoundTripsAndStartsBelowHalfsRange) {
   EXPECT_EQ(initial_loss_scale(64), 1024.0f);
   EXPECT_EQ(initial_loss_scale(100), 512.0f);  // 100 -> 128
   EXPECT_EQ(initial_loss_scale(1 << 20), 1.0f);
+}
+
+// TF32 rounding against an independent reference: the significand scaled to 11 bits and rounded
+// to nearest even by the C library, in double; subnormals on their fixed 2^-136 grid.
+TEST(Tf32Precision, RoundsToNearestEvenOnTenMantissaBits) {
+  const auto reference = [](float value) {
+    const double x = value;
+    if (std::fabs(x) < 0x1p-126) return static_cast<float>(std::nearbyint(x * 0x1p136) * 0x1p-136);
+    int exponent = 0;
+    const double significand = std::frexp(x, &exponent);  // [0.5, 1)
+    return static_cast<float>(
+        std::ldexp(std::nearbyint(std::ldexp(significand, 11)), exponent - 11));
+  };
+  std::vector<float> values = {0.0f,
+                               -0.0f,
+                               1.0f,
+                               1.0f + 0x1p-11f,
+                               1.0f + 0x1p-10f + 0x1p-11f,
+                               1.0f + 0x1p-11f + 0x1p-20f,
+                               -3.14159265f,
+                               0x1p-130f,
+                               std::numeric_limits<float>::max(),
+                               1e30f};
+  std::mt19937 rng(2);
+  std::uniform_int_distribution<std::uint32_t> any_bits;
+  for (int i = 0; i < 200000; ++i) {
+    const std::uint32_t raw = any_bits(rng);
+    float value;
+    std::memcpy(&value, &raw, sizeof value);
+    if (std::isfinite(value)) values.push_back(value);
+  }
+  for (const float value : values) ASSERT_EQ(math::round_to_tf32(value), reference(value)) << value;
+  EXPECT_EQ(math::round_to_tf32(1.0f + 0x1p-11f), 1.0f);  // a tie goes to the even neighbour
+  EXPECT_EQ(math::round_to_tf32(1.0f + 0x1p-10f + 0x1p-11f), 1.0f + 0x1p-9f);
+  EXPECT_EQ(math::round_to_tf32(std::numeric_limits<float>::max()),
+            std::numeric_limits<float>::infinity());
+  const float nan = math::round_to_tf32(std::numeric_limits<float>::quiet_NaN());
+  EXPECT_NE(nan, nan);
 }
 
 // The half rounding both backends share against the compiler's own IEEE binary16 conversion

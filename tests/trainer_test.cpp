@@ -174,7 +174,7 @@ TEST(TrainConfig, YamlFileWithFlagsOverriding) {
   EXPECT_NE(said.find("unknown option 'hiden'"), std::string::npos) << said;
 }
 
-// Mixed precision belongs to the GPU; cuDNN's RNN has no tanh-RNN mode.
+// Mixed precision and TF32 belong to the GPU, where every cell runs on either implementation.
 TEST(TrainConfig, PrecisionAndRnnImplementationAreChecked) {
   TrainConfig c;
   c.data = "d";
@@ -189,7 +189,18 @@ TEST(TrainConfig, PrecisionAndRnnImplementationAreChecked) {
               std::string::npos)
         << e.what();
   }
+  c.precision = "tf32";
+  try {
+    c.validate();
+    FAIL() << "no error";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("--precision: tf32 needs --device cuda"),
+              std::string::npos)
+        << e.what();
+  }
   c.device = "cuda";
+  c.validate();
+  c.precision = "fp16";
   c.validate();
   c.cell = "rnn";
   c.rnn_impl = "cudnn";  // cuDNN's tanh RNN
@@ -247,7 +258,7 @@ TEST(EngineEval, ReportMatchesTheTrainersTestReport) {
       test::run_command(std::string(ENGINE_BINARY_DIR "/engine/engine_eval --checkpoint ") +
                         dir.file("run/best.h5") + " --data " + data + " --precision fp16");
   EXPECT_NE(fp16.exit_code, 0);
-  EXPECT_NE(fp16.output.find("--precision fp16 and --rnn-impl need --device cuda"),
+  EXPECT_NE(fp16.output.find("--precision fp16|tf32 and --rnn-impl need --device cuda"),
             std::string::npos)
       << fp16.output;
   // Both write the plots and report.html; the evaluation's has no learning curves.

@@ -39,9 +39,9 @@ int main(int argc, char** argv) {
       ->capture_default_str()
       ->check(CLI::IsMember({"cpu", "cuda"}));
   app.add_option("--precision", precision,
-                 "fp32 or fp16 (fp16: --device cuda; default: fp32 on the CPU, the checkpoint's "
-                 "on the GPU)")
-      ->check(CLI::IsMember({"fp32", "fp16"}));
+                 "fp32, fp16 or tf32 (fp16, tf32: --device cuda; default: fp32 on the CPU, the "
+                 "checkpoint's on the GPU)")
+      ->check(CLI::IsMember({"fp32", "fp16", "tf32"}));
   app.add_option("--rnn-impl", rnn_impl,
                  "custom or cudnn on --device cuda (default: the checkpoint's)")
       ->check(CLI::IsMember({"custom", "cudnn"}));
@@ -60,8 +60,8 @@ int main(int argc, char** argv) {
     if (device == "cuda") {
       runtime.precision = precision.empty() ? as_trained("precision", "fp32") : precision;
       runtime.rnn_impl = rnn_impl.empty() ? as_trained("rnn_impl", "custom") : rnn_impl;
-    } else if (precision == "fp16" || !rnn_impl.empty()) {
-      throw std::runtime_error("--precision fp16 and --rnn-impl need --device cuda");
+    } else if ((!precision.empty() && precision != "fp32") || !rnn_impl.empty()) {
+      throw std::runtime_error("--precision fp16|tf32 and --rnn-impl need --device cuda");
     }
     if (!batch_size) {
       batch_size = trained.contains("batch_size") && trained["batch_size"].is_number_integer() &&
