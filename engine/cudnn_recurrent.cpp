@@ -43,8 +43,7 @@ class CudnnRecurrentLayer final : public FusedRecurrentLayer {
     CHECK_CUDNN(cudnnSetRNNDescriptor_v8(
         rnn_, CUDNN_RNN_ALGO_STANDARD, mode(cell), CUDNN_RNN_DOUBLE_BIAS,
         bidirectional ? CUDNN_BIDIRECTIONAL : CUDNN_UNIDIRECTIONAL, CUDNN_LINEAR_INPUT, data_type(),
-        CUDNN_DATA_FLOAT, half_ || tf32_ ? CUDNN_TENSOR_OP_MATH : CUDNN_FMA_MATH, input, hidden,
-        hidden, 1, dropout_,
+        CUDNN_DATA_FLOAT, math_type(), input, hidden, hidden, 1, dropout_,
         CUDNN_RNN_PADDED_IO_DISABLED));  // packed layout: no padding to describe
     CHECK_CUDNN(cudnnGetRNNWeightSpaceSize(handle_, rnn_, &weight_bytes_));
     weights_.ensure(weight_bytes_);
@@ -125,6 +124,11 @@ class CudnnRecurrentLayer final : public FusedRecurrentLayer {
         return CUDNN_RNN_TANH;
     }
     throw std::invalid_argument("cuDNN: unknown cell");
+  }
+  // Half on tensor cores; fp32 strictly (FMA), or with the TF32 tensor cores cuDNN's default
+  // math permits on Ampere and newer (what PyTorch asks for fp32 unless TF32 is turned off).
+  cudnnMathType_t math_type() const {
+    return half_ ? CUDNN_TENSOR_OP_MATH : tf32_ ? CUDNN_DEFAULT_MATH : CUDNN_FMA_MATH;
   }
   cudnnDataType_t data_type() const { return half_ ? CUDNN_DATA_HALF : CUDNN_DATA_FLOAT; }
   std::size_t element_size() const { return half_ ? 2 : 4; }
