@@ -117,32 +117,6 @@ TEST(DeviceModel, GradientsAccumulateAcrossSteps) {
   for (std::size_t i = 0; i < both.size(); ++i) ASSERT_NEAR(both[i], ga[i] + gb[i], 1e-5f);
 }
 
-// TF32 keeps half's 10 mantissa bits with fp32's exponent range: close to fp32, not equal, and
-// on values inside half's range exactly what the fp16 emulation computes.
-TEST(DeviceModel, Tf32RoundsGemmOperandsOnly) {
-  ModelConfig config = small_config(CellType::kGru, 1, true, Readout::kMean, 0);
-  config.hidden = 16;
-  config.embed = 16;
-  const auto fp32 = make_cpu_backend(Precision::kFp32);
-  const auto tf32 = make_cpu_backend(Precision::kTf32);
-  const auto fp16 = make_cpu_backend(Precision::kFp16);
-  DeviceModel exact(config, *fp32), tensor(config, *tf32), half(config, *fp16);
-  exact.initialize(9);
-  tensor.initialize(9);
-  half.initialize(9);
-  std::mt19937 rng(4);
-  const io::Batch batch = random_batch(rng, 8, 12, 3, 9);
-  const StepResult a = exact.train_step(batch, 1, 0);
-  const StepResult b = tensor.train_step(batch, 1, 0);
-  half.train_step(batch, 1, 0);
-  const double tf32_error = normalised_error(tensor.logits(), exact.logits());
-  EXPECT_GT(tf32_error, 1e-7);
-  EXPECT_LT(tf32_error, 1e-2);
-  EXPECT_NEAR(b.loss_sum, a.loss_sum, 1e-2 * a.loss_sum);
-  EXPECT_LT(normalised_error(tensor.download_grads(), exact.download_grads()), 3e-2);
-  EXPECT_EQ(tensor.logits(), half.logits());
-}
-
 TEST(DeviceModel, ATokenOutsideTheVocabularyIsAnErrorNotAStrayWrite) {
   const ModelConfig config = small_config(CellType::kLstm, 1, false, Readout::kLast, 0);
   const auto backend = make_cpu_backend();
@@ -172,25 +146,33 @@ TEST(DeviceModel, LossScaleMultipliesEveryGradientButNotTheLoss) {
     ASSERT_NEAR(g1024[i], 1024.0f * g1[i], 1e-3f * std::max(1.0f, std::fabs(1024.0f * g1[i])));
 }
 
-TEST(DeviceModel, Fp16RoundsGemmOperandsOnly) {
-  ModelConfig config = small_config(CellType::kLstm, 1, false, Readout::kLast, 0);
-  config.hidden = 16;
-  config.embed = 16;
-  const auto fp32 = make_cpu_backend(Precision::kFp32);
-  const auto fp16 = make_cpu_backend(Precision::kFp16);
-  DeviceModel exact(config, *fp32), mixed(config, *fp16);
-  exact.initialize(9);
-  mixed.initialize(9);
-  std::mt19937 rng(4);
-  const io::Batch batch = random_batch(rng, 8, 12, 3, 9);
-  const StepResult a = exact.train_step(batch, 1, 0);
-  const StepResult b = mixed.train_step(batch, 1, 0);
-  // Half operands carry 11 significant bits: close to fp32, but not equal.
-  const double logit_error = normalised_error(mixed.logits(), exact.logits());
-  EXPECT_GT(logit_error, 1e-6);
-  EXPECT_LT(logit_error, 1e-2);
-  EXPECT_NEAR(b.loss_sum, a.loss_sum, 1e-2 * a.loss_sum);
-  EXPECT_LT(normalised_error(mixed.download_grads(), exact.download_grads()), 3e-2);
+// fp16 and tf32 round GEMM operands only, to 11 significant bits (TF32 keeps fp32's exponent
+// range): close to fp32 but not equal, and on values inside half's range both compute the same.
+TEST(DeviceModel, ReducedPrecisionRoundsGemmOperandsOnly) {
+  for (const CellType cell : {CellType::kLstm, CellType::kGru}) {
+    const bool gru = cell == CellType::kGru;
+    ModelConfig config = small_config(cell, 1, gru, gru ? Readout::kMean : Readout::kLast, 0);
+    config.hidden = 16;
+    config.embed = 16;
+    const auto fp32 = make_cpu_backend(Precision::kFp32);
+    const auto fp16 = make_cpu_backend(Precision::kFp16);
+    const auto tf32 = make_cpu_backend(Precision::kTf32);
+    DeviceModel exact(config, *fp32), half(config, *fp16), tensor(config, *tf32);
+    std::mt19937 rng(4);
+    const io::Batch batch = random_batch(rng, 8, 12, 3, 9);
+    exact.initialize(9);
+    const StepResult want = exact.train_step(batch, 1, 0);
+    for (DeviceModel* model : {&half, &tensor}) {
+      model->initialize(9);
+      const StepResult got = model->train_step(batch, 1, 0);
+      const double logit_error = normalised_error(model->logits(), exact.logits());
+      EXPECT_GT(logit_error, 1e-7);
+      EXPECT_LT(logit_error, 1e-2);
+      EXPECT_NEAR(got.loss_sum, want.loss_sum, 1e-2 * want.loss_sum);
+      EXPECT_LT(normalised_error(model->download_grads(), exact.download_grads()), 3e-2);
+    }
+    EXPECT_EQ(tensor.logits(), half.logits());
+  }
 }
 
 TEST(DeviceModel, TheCpuBackendHasNoLibraryRnn) {

@@ -82,6 +82,18 @@ TEST(LossScaler, CountsSkipsRoundTripsAndStartsBelowHalfsRange) {
   EXPECT_EQ(initial_loss_scale(1 << 20), 1.0f);
 }
 
+// 200,000 finite floats from random bit patterns: every exponent, both signs, subnormals.
+void append_random_floats(std::vector<float>& values, unsigned seed) {
+  std::mt19937 rng(seed);
+  std::uniform_int_distribution<std::uint32_t> any_bits;
+  for (int i = 0; i < 200000; ++i) {
+    const std::uint32_t raw = any_bits(rng);
+    float value;
+    std::memcpy(&value, &raw, sizeof value);
+    if (std::isfinite(value)) values.push_back(value);
+  }
+}
+
 // TF32 rounding against an independent reference: the significand scaled to 11 bits and rounded
 // to nearest even by the C library, in double; subnormals on their fixed 2^-136 grid.
 TEST(Tf32Precision, RoundsToNearestEvenOnTenMantissaBits) {
@@ -103,14 +115,7 @@ TEST(Tf32Precision, RoundsToNearestEvenOnTenMantissaBits) {
                                0x1p-130f,
                                std::numeric_limits<float>::max(),
                                1e30f};
-  std::mt19937 rng(2);
-  std::uniform_int_distribution<std::uint32_t> any_bits;
-  for (int i = 0; i < 200000; ++i) {
-    const std::uint32_t raw = any_bits(rng);
-    float value;
-    std::memcpy(&value, &raw, sizeof value);
-    if (std::isfinite(value)) values.push_back(value);
-  }
+  append_random_floats(values, 2);
   for (const float value : values) ASSERT_EQ(math::round_to_tf32(value), reference(value)) << value;
   EXPECT_EQ(math::round_to_tf32(1.0f + 0x1p-11f), 1.0f);  // a tie goes to the even neighbour
   EXPECT_EQ(math::round_to_tf32(1.0f + 0x1p-10f + 0x1p-11f), 1.0f + 0x1p-9f);
@@ -146,14 +151,7 @@ TEST(HalfPrecision, RoundsExactlyAsIeeeBinary16) {
                                1.0f + 3.0f / 2048,
                                std::numeric_limits<float>::infinity(),
                                1e30f};
-  std::mt19937 rng(1);
-  std::uniform_int_distribution<std::uint32_t> any_bits;
-  for (int i = 0; i < 200000; ++i) {
-    const std::uint32_t raw = any_bits(rng);
-    float value;
-    std::memcpy(&value, &raw, sizeof value);
-    if (value == value) values.push_back(value);  // every exponent, both signs
-  }
+  append_random_floats(values, 1);
   for (const float value : values) {
     ASSERT_EQ(math::float_to_half_bits(value), bits_of(value)) << value;
     ASSERT_EQ(math::round_to_half(value), static_cast<float>(static_cast<_Float16>(value)))
