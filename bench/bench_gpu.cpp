@@ -1,7 +1,8 @@
 // bench_gpu: training steps of the CUDA backend on synthetic batches, timed with the device
 // synchronised: step time (median and spread over repeats), samples/s, achieved TFLOP/s against
 // the device's peak, for --precision fp32|fp16|tf32 and each --rnn-impl given (interleaved, so the
-// ratio between implementations comes from one run). Needs a GPU: without one it says why and
+// ratio between implementations comes from one run). --mode infer times forward passes without
+// gradients instead (inference, batch-1 latency). Needs a GPU: without one it says why and
 // exits 2. Last line `samples_per_s=<x>` (the first implementation's median), as bench_train.
 #include <cuda_runtime.h>
 
@@ -54,12 +55,16 @@ int main(int argc, char** argv) {
   auto& [shape, batch_size, seq_len, var_len, vocab] = workload;
   int steps = 20, warmup = 5, repeats = 5;
   int device = 0;
+  std::string mode = "train";
   engine::bench::add_workload_options(app, workload);
   std::vector<std::string> impls = {"custom"};
   app.add_option("--steps", steps, "Timed steps per repeat")->capture_default_str();
   app.add_option("--warmup", warmup, "Untimed steps first")->capture_default_str();
   app.add_option("--repeats", repeats, "Timed repeats (median and spread)")->capture_default_str();
   app.add_option("--device", device, "CUDA device index")->capture_default_str();
+  app.add_option("--mode", mode, "train (forward, backward, update) or infer (forward only)")
+      ->check(CLI::IsMember({"train", "infer"}))
+      ->capture_default_str();
   app.add_option("--precision", shape.precision)
       ->check(CLI::IsMember({"fp32", "fp16", "tf32"}))
       ->capture_default_str();
@@ -91,11 +96,17 @@ int main(int argc, char** argv) {
   }
   const auto world = engine::comm::make_single_process();
   std::uint64_t micro = 0;
-  // Seconds for `count` whole steps (forward, backward, unscale/check/norm, Adam).
+  // Seconds for `count` whole steps (forward, backward, unscale/check/norm, Adam), or forward
+  // passes (each waits for its logits, as a server would).
+  const bool training = mode == "train";
   const auto run = [&](engine::DeviceRunner& runner, int count) {
     const auto start = std::chrono::steady_clock::now();
     for (int i = 0; i < count; ++i) {
       const auto& batch = batches[static_cast<std::size_t>(i) % batches.size()];
+      if (!training) {
+        runner.evaluate(batch);
+        continue;
+      }
       runner.zero_grads();
       runner.train_step(batch, 0, micro++, true);
       runner.update(static_cast<std::int64_t>(batch.rows), 0.0, 1e-3f);
@@ -110,10 +121,10 @@ int main(int argc, char** argv) {
       step_ms[k].push_back(1000.0 * run(*runners[k], steps) / steps);
   }
   const double tokens_per_step = tokens_per_cycle / static_cast<double>(batches.size());
-  const double flops = engine::bench::step_flops(config, tokens_per_step, true);
+  const double flops = engine::bench::step_flops(config, tokens_per_step, training);
   const double peak = peak_tflops(device, precision);
-  std::printf("device=%s precision=%s peak_tflops=%.1f\n", env.devices[device].name.c_str(),
-              shape.precision.c_str(), peak);
+  std::printf("device=%s precision=%s mode=%s peak_tflops=%.1f\n", env.devices[device].name.c_str(),
+              shape.precision.c_str(), mode.c_str(), peak);
   for (std::size_t k = 0; k < runners.size(); ++k) {
     const double ms = median(step_ms[k]);
     const auto [low, high] = std::minmax_element(step_ms[k].begin(), step_ms[k].end());

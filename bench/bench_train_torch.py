@@ -76,6 +76,8 @@ def main():
             h_n = state[0] if isinstance(state, tuple) else state
             feature = torch.cat([h_n[-dirs + d] for d in range(dirs)], dim=1)
             loss = nn.functional.cross_entropy(head(feature).float(), labels)
+        if a.mode == "infer" and a.device == "cuda":
+            loss.item()  # each pass waits for its result, as bench_gpu's does (a served request)
         if a.mode == "train":
             optimizer.zero_grad()
             scaler.scale(loss).backward()

@@ -5,7 +5,8 @@ cuDNN, autocast + GradScaler for fp16; fp32 strictly, as ours: PyTorch's default
 use TF32 tensor cores, --pytorch-tf32 keeps that; against our tf32, PyTorch's fp32 with TF32
 allowed), same model and batch as the CPU comparison
 (bench/train_bench.py), for each precision. Each side times --repeats blocks of --steps steps
-with the device synchronised and reports the median; the engine and PyTorch processes alternate
+(training, or forward passes for the inference rows, batch-1 latency included) with the device
+synchronised and reports the median; the engine and PyTorch processes alternate
 --reps times and the table gives the median of those medians with their spread. Our TFLOP/s
 and its fraction of the device's dense peak come from bench_gpu.
 
@@ -67,7 +68,6 @@ def main():
     args = p.parse_args()
     engine = [os.path.join(args.build, "bench", "bench_gpu"), "--rnn-impl"]
     torch = [sys.executable, os.path.join(ROOT, "bench", "bench_train_torch.py"), "--device", "cuda"]
-    timing = ["--steps", str(args.steps), "--repeats", str(args.repeats)]
     print("step time in ms: median over --reps processes of each one's median over its repeats (min..max)")
     header = f"  {'config':24s} {'batch':>5s} " + " ".join(f"{name:>24s}" for name in IMPLS + ["PyTorch"])
     print(header + f" {'speed vs PyTorch':>20s} {'TFLOP/s':>8s} {'of peak':>7s}")
@@ -77,11 +77,14 @@ def main():
         print(f"precision={precision}")
         for batch in args.batch_sizes:
             for name, extra in CONFIGS:
-                if "infer" in extra or "--batch-size" in extra:
-                    continue  # bench_gpu times training steps
+                if "--batch-size" in extra and batch != args.batch_sizes[0]:
+                    continue  # a config with its own batch size (batch-1 latency) runs once
                 if args.configs and not any(c in name for c in args.configs):
                     continue
-                common = options(BASE, extra, ["--batch-size", str(batch), "--precision", precision], timing)
+                steps = args.steps * (10 if "--batch-size" in extra else 1)  # short batch-1 steps
+                timing = ["--steps", str(steps), "--repeats", str(args.repeats)]
+                common = options(BASE, ["--batch-size", str(batch)], extra, ["--precision", precision], timing)
+                shown_batch = int(common[common.index("--batch-size") + 1])
                 impls = IMPLS
                 ms = {impl: [] for impl in impls + ["PyTorch"]}
                 tflops, peak = {impl: [] for impl in impls}, {impl: [] for impl in impls}
@@ -99,7 +102,7 @@ def main():
                     ms["PyTorch"].append(run(torch + theirs, 1)["step_ms"])
                 best = min(impls, key=lambda impl: statistics.median(ms[impl]))
                 ratio = statistics.median(ms["PyTorch"]) / statistics.median(ms[best])
-                print(f"  {name:24s} {batch:5d} " + " ".join(spread(ms[impl]) if impl in ms else f"{'-':>24s}"
+                print(f"  {name:24s} {shown_batch:5d} " + " ".join(spread(ms[impl]) if impl in ms else f"{'-':>24s}"
                                                                  for impl in IMPLS + ["PyTorch"])
                       + f" {ratio:13.2f}x {best:6s} {statistics.median(tflops[best]):8.2f}"
                       f" {100 * statistics.median(peak[best]):6.1f}%")
