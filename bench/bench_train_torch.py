@@ -4,8 +4,8 @@ thread count as bench_train, Embedding -> nn.LSTM/GRU/RNN -> Linear, Adam, cross
 Variable lengths run through pack_padded_sequence (PyTorch's packed path). With --device cuda
 it is the peer of bench_gpu (cuDNN underneath; --precision fp16 is autocast with a GradScaler,
 PyTorch's mixed precision; --strict-fp32 turns off the TF32 tensor-core math PyTorch allows
-cuDNN by default, so fp32 means what it means in our engine), timed with the device synchronised; --repeats R times R blocks of
---steps and reports the median. Prints `samples_per_s=<x>` last, like bench_train.
+cuDNN by default, so fp32 means what it means in our engine), timed with the device
+synchronised. --repeats R times R blocks of --steps and reports the median. Prints `samples_per_s=<x>` last, like bench_train.
 """
 import argparse
 import contextlib

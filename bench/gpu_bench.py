@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
 """GPU training throughput of the engine (bench_gpu: our custom kernels + cuBLAS, and the cuDNN
 path) against PyTorch on the same GPU (bench_train_torch.py --device cuda: nn.LSTM/GRU/RNN over
-cuDNN, autocast + GradScaler for fp16; fp32 strictly, as ours: PyTorch's default lets cuDNN
-use TF32 tensor cores, --pytorch-tf32 keeps that; against our tf32, PyTorch's fp32 with TF32
-allowed), same model and batch as the CPU comparison
-(bench/train_bench.py), for each precision. Each side times --repeats blocks of --steps steps
+cuDNN), same models and batches as the CPU comparison (bench/train_bench.py), for each
+precision: fp16 is PyTorch's autocast + GradScaler; fp32 is strict on both sides (PyTorch's
+default would let cuDNN use TF32 tensor cores; --pytorch-tf32 keeps that); against our tf32,
+PyTorch's fp32 with TF32 allowed. Each side times --repeats blocks of --steps steps
 (training, or forward passes for the inference rows, batch-1 latency included) with the device
 synchronised and reports the median; the engine and PyTorch processes alternate
 --reps times and the table gives the median of those medians with their spread. Our TFLOP/s
@@ -85,12 +85,11 @@ def main():
                 timing = ["--steps", str(steps), "--repeats", str(args.repeats)]
                 common = options(BASE, ["--batch-size", str(batch)], extra, ["--precision", precision], timing)
                 shown_batch = int(common[common.index("--batch-size") + 1])
-                impls = IMPLS
-                ms = {impl: [] for impl in impls + ["PyTorch"]}
-                tflops, peak = {impl: [] for impl in impls}, {impl: [] for impl in impls}
+                ms = {impl: [] for impl in IMPLS + ["PyTorch"]}
+                tflops, peak = {impl: [] for impl in IMPLS}, {impl: [] for impl in IMPLS}
                 for _ in range(args.reps):  # alternate processes, so drift hits both sides alike
-                    ours = run_engine(engine + impls + common)
-                    for impl in impls:
+                    ours = run_engine(engine + IMPLS + common)
+                    for impl in IMPLS:
                         ms[impl].append(ours[impl]["step_ms"])
                         tflops[impl].append(ours[impl]["tflops"])
                         peak[impl].append(ours[impl]["peak_fraction"])
@@ -100,10 +99,9 @@ def main():
                         strict = precision == "fp32" and not args.pytorch_tf32
                         theirs = common + (["--strict-fp32"] if strict else [])
                     ms["PyTorch"].append(run(torch + theirs, 1)["step_ms"])
-                best = min(impls, key=lambda impl: statistics.median(ms[impl]))
+                best = min(IMPLS, key=lambda impl: statistics.median(ms[impl]))
                 ratio = statistics.median(ms["PyTorch"]) / statistics.median(ms[best])
-                print(f"  {name:24s} {shown_batch:5d} " + " ".join(spread(ms[impl]) if impl in ms else f"{'-':>24s}"
-                                                                 for impl in IMPLS + ["PyTorch"])
+                print(f"  {name:24s} {shown_batch:5d} " + " ".join(spread(ms[impl]) for impl in IMPLS + ["PyTorch"])
                       + f" {ratio:13.2f}x {best:6s} {statistics.median(tflops[best]):8.2f}"
                       f" {100 * statistics.median(peak[best]):6.1f}%")
                 sys.stdout.flush()

@@ -1,9 +1,10 @@
 // Where our canonical recurrent parameters (engine/model.h: W_ih [G*H x I], W_hh [G*H x H],
 // b_ih, b_hh [G*H] per direction, gates in cuDNN/PyTorch order) go in a cuDNN weight space.
 // cuDNN numbers each gate's input matrix linLayerID g and recurrent matrix G+g (LSTM i,f,g,o;
-// GRU r,z,n; the tanh RNN's one "gate": 0 and 1), with the double bias beside them; where each lands is asked of cuDNN
-// (cudnnGetRNNWeightParams), never assumed: the query is a parameter, so the plan is plain C++
-// tested on any machine, and validate_plan rejects a layout that does not tile the space.
+// GRU r,z,n; the tanh RNN's one "gate": 0 and 1), with the double bias beside them; where each
+// lands is asked of cuDNN (cudnnGetRNNWeightParams), never assumed: the query is a parameter, so
+// the plan is plain C++ tested on any machine, and validate_plan rejects a layout that does not
+// tile the space.
 #pragma once
 
 #include <cstddef>

@@ -3,9 +3,9 @@
 // Forward: the input projection of all steps is one GEMM (x W_ih^T + b_ih, and b_hh too for LSTM
 // and RNN); then per step one GEMM of the live rows' previous state with W_hh (packed once per
 // pass for all steps, where the CPU has AVX-512: kernels/cpu/packed_gemm.h) and one fused
-// pointwise pass (kernels/math/rnn_cells.h). Backward runs the steps in reverse with the same pointwise math
-// and one GEMM per step for the state gradient, then forms dW_ih, dW_hh, the biases and dx with
-// single GEMMs over all steps.
+// pointwise pass (kernels/math/rnn_cells.h). Backward runs the steps in reverse with the same
+// pointwise math and one GEMM per step for the state gradient, then forms dW_ih, dW_hh, the biases
+// and dx with single GEMMs over all steps.
 //
 // Parameter layout is cuDNN's and PyTorch's (W_ih [G*H x I], W_hh [G*H x H], b_ih, b_hh [G*H]),
 // gates LSTM i,f,g,o and GRU r,z,n, so a PyTorch state_dict maps one matrix at a time.

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Everything worth checking on a GPU machine, in one command, after a build (either README
 # command): the devices, every GPU test, the default corpus trained and evaluated on the GPU in
-# fp32, fp16 and tf32 with our kernels and with cuDNN (test accuracy next to the CPU's), and the GPU
-# step benchmark against PyTorch on the same device at batch 64 and 512.
+# fp32, fp16 and tf32 with our kernels and with cuDNN (test accuracy next to the CPU's), and the
+# GPU step benchmark against PyTorch on the same device at batch 64 and 512.
 # Usage: bash scripts/gpu_check.sh [--quick]   (--quick: one benchmark rep, batch 64 only)
 # Output: the log on stdout; runs under runs/gpu_check/. Exits 2 where no GPU can be used.
 set -euo pipefail
@@ -44,7 +44,8 @@ if python3 -c 'import torch, sys; sys.exit(not torch.cuda.is_available())' 2> /d
   python3 bench/gpu_bench.py --reps "$reps" --batch-sizes $batches --precisions fp32 fp16 tf32
 else  # no CUDA PyTorch here to compare with: ours alone
   for batch in $batches; do
-    "$build/bench/bench_gpu" --rnn-impl custom cudnn --batch-size "$batch" --precision fp32
-    "$build/bench/bench_gpu" --rnn-impl custom cudnn --batch-size "$batch" --precision fp16
+    for precision in fp32 fp16 tf32; do
+      "$build/bench/bench_gpu" --rnn-impl custom cudnn --batch-size "$batch" --precision "$precision"
+    done
   done
 fi

@@ -52,23 +52,14 @@ int main(int argc, char** argv) {
     runtime.threads = threads;
     engine::check_device(runtime);
     const engine::Checkpoint checkpoint = engine::load_checkpoint(checkpoint_path);
-    const nlohmann::json& trained = checkpoint.train_config;
-    const auto as_trained = [&](const char* key, const std::string& fallback) {
-      return trained.contains(key) && trained[key].is_string() ? trained[key].get<std::string>()
-                                                               : fallback;
-    };
+    const nlohmann::json& trained = checkpoint.train_config;  // older checkpoints lack keys
     if (device == "cuda") {
-      runtime.precision = precision.empty() ? as_trained("precision", "fp32") : precision;
-      runtime.rnn_impl = rnn_impl.empty() ? as_trained("rnn_impl", "custom") : rnn_impl;
+      runtime.precision = precision.empty() ? trained.value("precision", "fp32") : precision;
+      runtime.rnn_impl = rnn_impl.empty() ? trained.value("rnn_impl", "custom") : rnn_impl;
     } else if ((!precision.empty() && precision != "fp32") || !rnn_impl.empty()) {
       throw std::runtime_error("--precision fp16|tf32 and --rnn-impl need --device cuda");
     }
-    if (!batch_size) {
-      batch_size = trained.contains("batch_size") && trained["batch_size"].is_number_integer() &&
-                           trained["batch_size"].get<long long>() > 0
-                       ? trained["batch_size"].get<std::size_t>()
-                       : 128;
-    }
+    if (!batch_size) batch_size = trained.value("batch_size", std::size_t{128});
     std::printf("batch size %zu, %s", *batch_size, device.c_str());
     if (device == "cuda")
       std::printf(", %s, %s recurrent layers", runtime.precision.c_str(), runtime.rnn_impl.c_str());
